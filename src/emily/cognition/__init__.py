@@ -1,0 +1,1 @@
+"""cognition tier."""

@@ -1,0 +1,1 @@
+"""nervous_system tier."""
