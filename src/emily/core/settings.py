@@ -65,11 +65,11 @@ class EmilySettings(BaseSettings):
     )
     lancedb_uri: str | None = Field(
         default=None,
-        description="EMILY_LANCEDB_URI: LanceDB URI (folder or object store); unset = HOME/lancedb.",
+        description="EMILY_LANCEDB_URI: LanceDB folder or object-store URI; unset = HOME/lancedb.",
     )
     mlflow_uri: str | None = Field(
         default=None,
-        description="EMILY_MLFLOW_URI: tracking URI (http://, postgresql://); unset = SQLite in HOME.",
+        description="EMILY_MLFLOW_URI: http:// or postgresql:// tracking URI; unset = SQLite file.",
     )
     redis_url: str | None = Field(
         default=None,
@@ -116,7 +116,7 @@ def _describe(error: dict[str, Any]) -> str:
     value = error.get("input")
     expected = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"unknown setting {key!r} (value {value!r}); see `emily doctor --help` for valid keys"
+        return f"unknown setting {key!r} (value {value!r}); see README for valid keys"
     return f"{ENV_PREFIX}{key.upper()}={value!r} is invalid: {expected}"
 
 

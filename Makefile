@@ -1,0 +1,14 @@
+# The two commands of the README. Both set up what they need first (idempotent, fast when done).
+.PHONY: run test lock
+run:
+	@bash scripts/setup.sh run
+	.venv/bin/emily doctor
+	.venv/bin/emily demo
+
+test:
+	@bash scripts/setup.sh test
+	bash scripts/test.sh
+
+# Re-pin every dependency after changing pyproject.toml (writes requirements.lock).
+lock:
+	bash scripts/lock.sh

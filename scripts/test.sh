@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: house rules, lint, types, then every test layer with
+# coverage (floor in pyproject.toml). Fails on the first failing step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${EMILY_VENV:-.venv}/bin
+export PATH="$PWD/$bin:$PATH" MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+step() { printf '\n== %s\n' "$*" >&2; }
+step "house rules: SovereignModel and the temporal lock"
+python scripts/check_sovereign_models.py src
+python scripts/check_temporal_lock.py src
+step "ruff"
+ruff check src tests scripts benchmarks
+ruff format --check src tests scripts benchmarks
+step "mypy (strict on src)"
+mypy
+step "pytest (all layers, coverage)"
+rm -f .coverage .coverage.*
+pytest -p no:cacheprovider --cov --cov-report=term "$@"

@@ -1,0 +1,91 @@
+"""``emily``: the command line of Emily Sovereign.
+
+Typer builds ``--help`` from the docstrings below, so they are written for the researcher at the
+terminal. Errors Emily raises on purpose (``EmilyError``) print as one red line and exit 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from emily import __version__
+from emily.core.errors import EmilyError
+from emily.core.settings import load_settings
+from emily.ops.doctor import CheckResult, healthy, run_checks
+
+app = typer.Typer(
+    name="emily",
+    help="Emily Sovereign: a self-hosted triune cognitive architecture "
+    "(nervous system, instinct, cognition, memory) and its research-operations loop.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the installed version of emily-sovereign."""
+    console.print(f"emily-sovereign {__version__}")
+
+
+def _render(results: list[CheckResult]) -> None:
+    table = Table(title="emily doctor")
+    table.add_column("", width=1)
+    table.add_column("check", no_wrap=True)
+    table.add_column("detail")
+    for r in results:
+        if r.ok:
+            mark = "[green]✓[/green]"
+        else:
+            mark = "[red]✗[/red]" if r.required else "[yellow]–[/yellow]"
+        table.add_row(mark, r.name, escape(r.detail))
+    console.print(table)
+    for r in results:
+        if not r.ok and r.fix:
+            mark = "[red]✗[/red]" if r.required else "[yellow]–[/yellow]"
+            console.print(f"{mark} {r.name}: fix: {escape(r.fix)}", soft_wrap=True)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results as one JSON object.")
+    ] = False,
+) -> None:
+    """Check this machine can run Emily: Python, EMILY_HOME, disk, each configured engine.
+
+    Prints ✓ or ✗ per check with the exact fix for each ✗ (– marks an optional part that is
+    absent). Exits 1 if a required check fails.
+    """
+    settings = load_settings()
+    results = run_checks(settings)
+    ok = healthy(results)
+    if as_json:
+        payload = {"ok": ok, "checks": [r.model_dump() for r in results]}
+        typer.echo(json.dumps(payload))
+    else:
+        _render(results)
+        summary = "[green]ready[/green]" if ok else "[red]not ready: fix the ✗ lines above[/red]"
+        console.print(summary)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning deliberate errors into one clear line."""
+    try:
+        app()
+    except EmilyError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)

