@@ -37,8 +37,10 @@ stamp="$venv/.stamp-$purpose"
 want=$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "setup: installing Python dependencies ($purpose) into $venv" >&2
-  "$venv/bin/python" -m pip install -q --upgrade pip
+  # Machines with a local wheel mirror warn once per package about absent mirror folders: noise.
+  quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
+  quiet "$venv/bin/python" -m pip install -q --upgrade pip
   # torch==2.13.0 is pinned: pip takes the CPU build on disk instead of a multi-GB CUDA build.
-  "$venv/bin/python" -m pip install -q -c requirements.lock -e ".$extras"
+  quiet "$venv/bin/python" -m pip install -q -c requirements.lock -e ".$extras"
   echo "$want" >"$stamp"
 fi

@@ -11,8 +11,9 @@ step "house rules: SovereignModel and the temporal lock"
 python scripts/check_sovereign_models.py src
 python scripts/check_temporal_lock.py src
 step "ruff"
-ruff check src tests scripts benchmarks
-ruff format --check src tests scripts benchmarks
+code_dirs=$(ls -d src tests scripts benchmarks docs 2>/dev/null)
+ruff check $code_dirs
+ruff format --check $code_dirs
 step "mypy (strict on src)"
 mypy
 step "pytest (all layers, coverage)"
