@@ -11,7 +11,7 @@ step "house rules: SovereignModel and the temporal lock"
 python scripts/check_sovereign_models.py src
 python scripts/check_temporal_lock.py src
 step "ruff"
-code_dirs=$(ls -d src tests scripts benchmarks docs 2>/dev/null)
+code_dirs=$(ls -d src tests scripts benchmarks docs 2>/dev/null || true)
 ruff check $code_dirs
 ruff format --check $code_dirs
 step "mypy (strict on src)"
