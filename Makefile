@@ -3,7 +3,7 @@
 run:
 	@bash scripts/setup.sh run
 	.venv/bin/emily doctor
-	.venv/bin/emily demo
+	.venv/bin/emily run --demo
 
 test:
 	@bash scripts/setup.sh test

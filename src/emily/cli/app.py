@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from emily import __version__
+from emily.cli import run as run_command
 from emily.core.errors import EmilyError
 from emily.core.settings import load_settings
 from emily.ops.doctor import CheckResult, healthy, run_checks
@@ -80,6 +81,9 @@ def doctor(
         console.print(summary)
     if not ok:
         raise typer.Exit(code=1)
+
+
+app.command(name="run")(run_command.run)
 
 
 def main() -> None:

@@ -1,0 +1,154 @@
+"""``emily run``: the main job — stream stimuli through the triune loop with a live view."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from itertools import chain, islice
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from emily.core import InputError, system_clock
+from emily.core.settings import load_settings
+from emily.instinct import REFLEX_TABLE, CategoricalFeature, NumericFeature, StimulusSchema
+from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
+from emily.runtime.display import render
+from emily.runtime.stimuli import (
+    Stimulus,
+    demo_dataset,
+    demo_stream,
+    read_csv,
+    read_jsonl,
+    read_path,
+)
+
+console = Console()
+SCHEMA_SAMPLE = 256
+
+
+def infer_schema(first: list[Stimulus]) -> StimulusSchema | None:
+    """A schema from the first stimuli: numeric ranges widened by 10 %, open categories.
+
+    ``None`` when the stream is text only (the text encoder needs no schema).
+    """
+    records = [s.features for s in first if s.features is not None]
+    if not records:
+        return None
+    features: dict[str, NumericFeature | CategoricalFeature] = {}
+    for name in records[0]:
+        values = [r.get(name) for r in records]
+        if all(isinstance(v, float) for v in values):
+            numbers = np.asarray(values, dtype=np.float64)
+            low, high = float(numbers.min()), float(numbers.max())
+            margin = max(high - low, 1.0) * 0.1
+            features[name] = NumericFeature(low=low - margin, high=high + margin)
+        else:
+            features[name] = CategoricalFeature()
+    return StimulusSchema(features=features)
+
+
+def _source(path: str | None, demo: bool, seed: int) -> tuple[Iterator[Stimulus], str]:
+    if demo:
+        return demo_stream(demo_dataset(), seed=seed), "demo"
+    if path is None or path == "-":
+        head = sys.stdin.readline()
+        rest = sys.stdin
+        if head.startswith("id,") or head.startswith('"id"'):
+            return read_csv(chain([head], rest), "<stdin>"), "stdin"
+        return read_jsonl(chain([head], rest), "<stdin>"), "stdin"
+    return read_path(Path(path)), path
+
+
+def run(
+    source: Annotated[
+        str | None,
+        typer.Argument(help="A .jsonl or .csv file of stimuli, or - for standard input."),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Stream the built-in wine data instead of SOURCE.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many stimuli (demo default 1,500).")
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Pace the stream at this many stimuli per second."),
+    ] = None,
+    cognition: Annotated[
+        bool, typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses.")
+    ] = True,
+    live: Annotated[bool, typer.Option(help="Show the live display.")] = True,
+) -> None:
+    """Run stimuli through nervous system → instinct → cognition, learning reflexes from labels.
+
+    Each stimulus is gated by the alpha oscillator, answered by the reflex memory in
+    microseconds when known, and (on a miss) offered to the GFlowNet, which samples causal
+    hypotheses in the background. Stimuli carrying a "label" teach reflexes, which persist in
+    EMILY_HOME, so a second run starts knowing what the first one learned.
+    """
+    settings = load_settings()
+    clock = system_clock()
+    if demo:
+        limit = limit or 1_500
+        rate = rate or 250.0
+    stream, name = _source(source, demo, settings.seed)
+    stream = islice(stream, limit) if limit else stream
+    schema: StimulusSchema | None
+    if demo:
+        dataset = demo_dataset()
+        schema, table, features = demo_schema(dataset), f"{REFLEX_TABLE}_demo", list(DEMO_FEATURES)
+        first: list[Stimulus] = []
+    else:
+        first = list(islice(stream, SCHEMA_SAMPLE))
+        if not first:
+            raise InputError(f"{name}: no stimuli")
+        schema, table = infer_schema(first), REFLEX_TABLE
+        numeric = [k for k, v in (first[0].features or {}).items() if isinstance(v, float)]
+        features = numeric[:4] if len(numeric) >= 2 else []
+    runtime = build_runtime(
+        settings,
+        schema,
+        table=table,
+        cognition_features=features if cognition else None,
+        clock=clock,
+    )
+    start = clock.monotonic()
+    processed = 0
+    try:
+        with (
+            Live(render(runtime, 0, 0.0), console=console, refresh_per_second=4, transient=False)
+            if live
+            else _NoLive() as view
+        ):
+            for stimulus in chain(first, stream):
+                runtime.handle(stimulus)
+                processed += 1
+                if rate:  # a steady gap, no catch-up bursts (bursts would alias the alpha phase)
+                    clock.sleep(1.0 / rate)
+                if processed % 50 == 0:
+                    view.update(render(runtime, processed, clock.monotonic() - start))
+            view.update(render(runtime, processed, clock.monotonic() - start))
+    finally:
+        runtime.close()
+    if not live:
+        console.print(render(runtime, processed, clock.monotonic() - start))
+    console.print(
+        f"[green]done[/green]: {processed:,} stimuli from {name}; "
+        f"{len(runtime.reflexes):,} reflexes stored in {settings.home}"
+    )
+
+
+class _NoLive:
+    def __enter__(self) -> _NoLive:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, _: object) -> None:
+        return None

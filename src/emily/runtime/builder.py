@@ -1,0 +1,72 @@
+"""The composition root: build a ``TriuneRuntime`` from settings on the embedded defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from emily.core import Clock, system_clock
+from emily.core.settings import EmilySettings
+from emily.instinct import (
+    REFLEX_TABLE,
+    LanceDBReflexStore,
+    NumericFeature,
+    ReflexMemory,
+    StimulusEncoder,
+    StimulusSchema,
+)
+from emily.nervous_system import AlphaOscillatoryAttention, Regulator, RegulatorConfig
+from emily.runtime.loop import TriuneRuntime
+from emily.runtime.metrics import RuntimeMetrics
+from emily.runtime.stimuli import DemoDataset
+from emily.runtime.structure import CausalStructureSource
+
+DEMO_FEATURES = ("alcohol", "flavanoids", "color_intensity", "hue")
+"""Wine measurements the demo's cognition models: four give 543 DAGs, fast to sample."""
+
+
+def demo_schema(dataset: DemoDataset) -> StimulusSchema:
+    """Level-encode every wine measurement over its observed range."""
+    return StimulusSchema(
+        features={
+            name: NumericFeature(low=low, high=high, levels=32)
+            for name, low, high in zip(
+                dataset.feature_names, dataset.low, dataset.high, strict=True
+            )
+        }
+    )
+
+
+def build_runtime(
+    settings: EmilySettings,
+    schema: StimulusSchema | None,
+    *,
+    table: str = REFLEX_TABLE,
+    cognition_features: Sequence[str] | None = None,
+    clock: Clock | None = None,
+    metrics: RuntimeMetrics | None = None,
+) -> TriuneRuntime:
+    """A runtime whose reflexes persist in ``EMILY_HOME/lancedb`` (table ``table``)."""
+    clock = clock or system_clock()
+    encoder = StimulusEncoder(schema, dim=settings.hdc_dim, seed=settings.seed)
+    store = LanceDBReflexStore(
+        settings.lancedb_uri or settings.path("lancedb"), settings.hdc_dim, table_name=table
+    )
+    reflexes = ReflexMemory(settings.hdc_dim, store=store, encoder=encoder, clock=clock)
+    attention = AlphaOscillatoryAttention(settings.alpha_frequency_hz, clock=clock)
+    regulator = Regulator(
+        RegulatorConfig(latency_budget_s=settings.latency_budget_ms / 1e3), clock=clock
+    )
+    cognition = (
+        CausalStructureSource(cognition_features, seed=settings.seed)
+        if cognition_features
+        else None
+    )
+    return TriuneRuntime(
+        encoder=encoder,
+        reflexes=reflexes,
+        attention=attention,
+        regulator=regulator,
+        metrics=metrics,
+        cognition=cognition,
+        clock=clock,
+    )
