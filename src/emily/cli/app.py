@@ -18,6 +18,7 @@ from rich.table import Table
 
 from emily import __version__
 from emily.cli import run as run_command
+from emily.cli.ops_commands import register_ops_commands
 from emily.core.errors import EmilyError
 from emily.core.settings import load_settings
 from emily.ops.doctor import CheckResult, healthy, run_checks
@@ -84,6 +85,7 @@ def doctor(
 
 
 app.command(name="run")(run_command.run)
+register_ops_commands(app)
 
 
 def main() -> None:

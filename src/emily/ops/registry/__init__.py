@@ -1,0 +1,39 @@
+"""Model registry: versions with validated model cards, aliases, and an audit ledger."""
+
+from emily.ops.registry._cards import (
+    ModelCard,
+    ModelCardError,
+    ModelCardSpec,
+    card_json_schema,
+    load_card,
+    parse_card,
+    resolve_card,
+)
+from emily.ops.registry._ledger import Decision, DecisionLedger, DecisionRecorder
+from emily.ops.registry._registry import (
+    ALIASES,
+    COGNITION_MODEL,
+    ModelRegistry,
+    ModelVersionInfo,
+    RegisteredModelInfo,
+    default_ledger,
+)
+
+__all__ = [
+    "ALIASES",
+    "COGNITION_MODEL",
+    "Decision",
+    "DecisionLedger",
+    "DecisionRecorder",
+    "ModelCard",
+    "ModelCardError",
+    "ModelCardSpec",
+    "ModelRegistry",
+    "ModelVersionInfo",
+    "RegisteredModelInfo",
+    "card_json_schema",
+    "default_ledger",
+    "load_card",
+    "parse_card",
+    "resolve_card",
+]

@@ -1,0 +1,48 @@
+"""Safe rollout of new models: shadow mode, A/B tests, canaries, blue-green switches."""
+
+from emily.ops.rollout._ab import NOT_YET, ABTest, ABVerdict, welch_p_value
+from emily.ops.rollout._bluegreen import BlueGreenDeployment, SmokeTest, default_smoke_test
+from emily.ops.rollout._canary import (
+    SLO,
+    AliasMover,
+    CanaryReport,
+    CanaryRollout,
+    CanaryState,
+)
+from emily.ops.rollout._hashing import BUCKETS, assign_variant, in_percentage, stable_bucket
+from emily.ops.rollout._model import (
+    Answer,
+    DescribedSamples,
+    HypothesisModel,
+    call_measured,
+    diversity,
+    overlap,
+)
+from emily.ops.rollout._shadow import ComparisonSink, ShadowDeployment
+
+__all__ = [
+    "BUCKETS",
+    "NOT_YET",
+    "SLO",
+    "ABTest",
+    "ABVerdict",
+    "AliasMover",
+    "Answer",
+    "BlueGreenDeployment",
+    "CanaryReport",
+    "CanaryRollout",
+    "CanaryState",
+    "ComparisonSink",
+    "DescribedSamples",
+    "HypothesisModel",
+    "ShadowDeployment",
+    "SmokeTest",
+    "assign_variant",
+    "call_measured",
+    "default_smoke_test",
+    "diversity",
+    "in_percentage",
+    "overlap",
+    "stable_bucket",
+    "welch_p_value",
+]

@@ -1,0 +1,284 @@
+"""``MlflowTracker``: one MLflow run around any trainer, fed by a per-step metrics callback.
+
+Why a callback and not MLflow calls inside the trainer: the cognition tier stays free of MLflow
+(it is tested without a store), and any trainer that calls ``callback(step, metrics)`` is tracked
+the same way. Timestamps come from the injected clock (the temporal lock), so a replay with a
+``ManualClock`` logs the same run. The model is stored as a ``torch`` state dict, loaded back
+with ``weights_only=True``: no pickled code runs when the runtime loads a champion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from emily.core import Clock, InputError, SovereignModel, system_clock
+from emily.ops.tracking._config import (
+    DEFAULT_EXPERIMENT,
+    TrackingConfig,
+    ensure_experiment,
+    make_client,
+    tracking_config,
+)
+from emily.ops.tracking._plots import hypothesis_distribution_figure, loss_curve_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from mlflow import MlflowClient
+
+MetricsCallback = Callable[[int, dict[str, float]], None]
+"""What a trainer calls after each step: ``callback(step, {"loss": ..., "log_z": ...})``."""
+
+MODEL_ARTIFACT = "model"
+STATE_DICT_FILE = "state_dict.pt"
+CHECKPOINT_FILE = "checkpoint.pt"
+MODEL_META_FILE = "emily_model.json"
+
+
+@dataclass(frozen=True)
+class TrainingOutput:
+    """What a trainer hands back to ``track_training``.
+
+    Attributes:
+        model: A ``torch.nn.Module``, a state dict or an object with ``save(path)``, logged as
+            the run's model; or ``None``.
+        hypotheses: Samples drawn from the trained model, plotted as its distribution.
+    """
+
+    model: Any = None
+    hypotheses: Sequence[Hashable] = field(default_factory=tuple)
+
+
+class TrackedRun(SovereignModel):
+    """The outcome of a tracked training: where to find it and its final metrics."""
+
+    run_id: str
+    experiment_id: str
+    metrics: dict[str, float]
+    model_uri: str | None
+
+
+class MlflowTracker:
+    """Context manager owning one MLflow run.
+
+    Example:
+        >>> with MlflowTracker(params={"lr": 1e-3}) as tracker:  # doctest: +SKIP
+        ...     model = train(callback=tracker.callback)
+        ...     tracker.log_model(model)
+        ...     tracker.log_plots(hypotheses=model.generate(1000))
+    """
+
+    def __init__(
+        self,
+        *,
+        experiment: str = DEFAULT_EXPERIMENT,
+        run_name: str | None = None,
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+        config: TrackingConfig | None = None,
+        client: MlflowClient | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config or tracking_config()
+        self.client = client or make_client(self.config)
+        self.experiment = experiment
+        self.run_name = run_name
+        self._params = dict(params or {})
+        self._tags = dict(tags or {})
+        self._clock = clock or system_clock()
+        self._run_id: str | None = None
+        self._experiment_id: str | None = None
+        self._history: dict[str, list[tuple[int, float]]] = defaultdict(list)
+
+    @property
+    def run_id(self) -> str:
+        """The active run's id (only inside the ``with`` block)."""
+        if self._run_id is None:
+            raise InputError("the tracker has no run: use it as `with MlflowTracker(...) as t:`")
+        return self._run_id
+
+    @property
+    def experiment_id(self) -> str:
+        """The id of the experiment the run belongs to (known once the tracker has started)."""
+        if self._experiment_id is None:
+            raise InputError("the tracker has not started: use it as `with MlflowTracker(...)`")
+        return self._experiment_id
+
+    @property
+    def history(self) -> dict[str, list[tuple[int, float]]]:
+        """Every metric logged so far, ``name -> [(step, value), ...]``."""
+        return {k: list(v) for k, v in self._history.items()}
+
+    def _millis(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
+
+    def __enter__(self) -> Self:
+        self._experiment_id = ensure_experiment(self.client, self.experiment, self.config)
+        tags = {"emily.component": "tracking", **self._tags}
+        run = self.client.create_run(
+            self._experiment_id, start_time=self._millis(), tags=tags, run_name=self.run_name
+        )
+        self._run_id = run.info.run_id
+        if self._params:
+            self.log_params(self._params)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        status = "FINISHED" if exc_type is None else "FAILED"
+        if exc is not None:
+            self.client.set_tag(self.run_id, "emily.error", f"{type(exc).__name__}: {exc}"[:4000])
+        self.client.set_terminated(self.run_id, status=status, end_time=self._millis())
+        self._run_id = None
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        """Log hyper-parameters (values as text, the way MLflow stores them)."""
+        from mlflow.entities import Param
+
+        batch = [
+            Param(str(k), json.dumps(v) if isinstance(v, dict | list) else str(v))
+            for k, v in params.items()
+        ]
+        self.client.log_batch(self.run_id, params=batch)
+
+    def callback(self, step: int | object, metrics: Mapping[str, float] | None = None) -> None:
+        """Log one step's metrics; pass this to any trainer as its metrics callback.
+
+        Accepts ``callback(step, {"loss": ...})`` or a per-step record with a ``step`` field
+        (a dataclass such as the GFlowNet's ``StepMetrics``, or a mapping): its numeric fields
+        become metrics and ``None`` fields (L1/JSD off evaluation steps) are skipped.
+        """
+        from mlflow.entities import Metric
+
+        if metrics is None:
+            step, metrics = _split_record(step)
+        elif not isinstance(step, int):
+            raise InputError(f"step must be an int, got {type(step).__name__}")
+        at = self._millis()
+        batch = []
+        for key, value in metrics.items():
+            number = float(value)
+            if not math.isfinite(number):  # MLflow stores NaN, but plots and tests choke on it
+                self.client.set_tag(self.run_id, f"emily.nonfinite.{key}", str(step))
+                continue
+            batch.append(Metric(key, number, at, step))
+            self._history[key].append((step, number))
+        if batch:
+            self.client.log_batch(self.run_id, metrics=batch)
+
+    def log_model(self, model: Any, artifact_path: str = MODEL_ARTIFACT) -> str:
+        """Store the trained model under ``artifact_path`` and return its ``runs:/`` URI.
+
+        A ``torch.nn.Module`` or a state dict is saved as ``state_dict.pt``; an object with a
+        ``save(path)`` method (the GFlowNet's own checkpoint) as ``checkpoint.pt``. A small
+        ``emily_model.json`` says which, so a loader knows what it downloaded.
+        """
+        import torch
+
+        with tempfile.TemporaryDirectory(prefix="emily-model-") as tmp:
+            folder = Path(tmp) / artifact_path
+            folder.mkdir(parents=True)
+            if isinstance(model, torch.nn.Module | Mapping):
+                state = model.state_dict() if isinstance(model, torch.nn.Module) else model
+                torch.save(dict(state), folder / STATE_DICT_FILE)
+                meta = {"format": "torch-state-dict", "file": STATE_DICT_FILE}
+            elif callable(getattr(model, "save", None)):
+                model.save(folder / CHECKPOINT_FILE)
+                kind = f"{type(model).__module__}.{type(model).__qualname__}"
+                meta = {"format": "checkpoint", "file": CHECKPOINT_FILE, "class": kind}
+            else:
+                raise InputError(
+                    f"cannot log a model of type {type(model).__name__}: expected a "
+                    "torch.nn.Module, a state dict, or an object with save(path)"
+                )
+            (folder / MODEL_META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+            self.client.log_artifacts(self.run_id, str(folder), artifact_path)
+        return f"runs:/{self.run_id}/{artifact_path}"
+
+    def log_figure(self, figure: Figure, filename: str) -> None:
+        """Store a matplotlib figure as a PNG artifact under ``plots/``."""
+        self.client.log_figure(self.run_id, figure, f"plots/{filename}")
+
+    def log_plots(self, hypotheses: Sequence[Hashable] = ()) -> None:
+        """Log the loss curve (from the callback's history) and the hypothesis distribution."""
+        if self._history:
+            self.log_figure(loss_curve_figure(self._history), "loss_curve.png")
+        if hypotheses:
+            counts = Counter(hypotheses)
+            self.log_figure(hypothesis_distribution_figure(counts), "hypothesis_distribution.png")
+
+    def final_metrics(self) -> dict[str, float]:
+        """The last logged value of each metric."""
+        return {k: v[-1][1] for k, v in self._history.items() if v}
+
+
+def _split_record(record: object) -> tuple[int, dict[str, float]]:
+    """``(step, numeric fields)`` of a per-step record (dataclass or mapping with ``step``)."""
+    if is_dataclass(record) and not isinstance(record, type):
+        data = asdict(record)
+    elif isinstance(record, Mapping):
+        data = dict(record)
+    else:
+        raise InputError(
+            f"a metrics record must be a dataclass or mapping, got {type(record).__name__}"
+        )
+    step = data.pop("step", None)
+    if not isinstance(step, int):
+        raise InputError(f"a metrics record needs an int `step` field, got {step!r}")
+    numbers = {
+        k: float(v)
+        for k, v in data.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    return step, numbers
+
+
+def track_training(
+    trainer_fn: Callable[[Callable[..., None]], TrainingOutput | Any],
+    params: Mapping[str, object],
+    *,
+    experiment: str = DEFAULT_EXPERIMENT,
+    run_name: str | None = None,
+    config: TrackingConfig | None = None,
+    clock: Clock | None = None,
+) -> TrackedRun:
+    """Run ``trainer_fn(callback)`` inside a tracked run and log its model and plots.
+
+    Args:
+        trainer_fn: Trains, calling ``callback(step, metrics)`` each step; returns a
+            ``TrainingOutput``, or just the model, or ``None``. The callback also accepts
+            per-step records (``callback(step_metrics)``), see ``MlflowTracker.callback``.
+        params: Hyper-parameters to log before training starts.
+        experiment: MLflow experiment name.
+        run_name: Optional human-readable run name.
+        config: Tracking location (default: from settings).
+        clock: Time source for metric timestamps.
+
+    Returns:
+        The run's id, final metrics and model URI. A trainer that raises marks the run FAILED
+        and the exception propagates.
+    """
+    with MlflowTracker(
+        experiment=experiment, run_name=run_name, params=params, config=config, clock=clock
+    ) as tracker:
+        result = trainer_fn(tracker.callback)
+        output = result if isinstance(result, TrainingOutput) else TrainingOutput(model=result)
+        model_uri = None if output.model is None else tracker.log_model(output.model)
+        tracker.log_plots(output.hypotheses)
+        return TrackedRun(
+            run_id=tracker.run_id,
+            experiment_id=tracker.experiment_id,
+            metrics=tracker.final_metrics(),
+            model_uri=model_uri,
+        )
