@@ -7,6 +7,7 @@ run:
 
 test:
 	@bash scripts/setup.sh test
+	@bash scripts/setup_feast.sh
 	bash scripts/test.sh
 
 # Re-pin every dependency after changing pyproject.toml (writes requirements.lock).

@@ -12,7 +12,7 @@ python=${PYTHON:-python3}
 # Debian packages each purpose needs: binary name -> package name.
 declare -A debs=()
 if [[ $purpose == test ]]; then
-  debs=([promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager [restic]=restic)
+  debs=([promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager [restic]=restic [rclone]=rclone)
 fi
 missing=()
 for bin in "${!debs[@]}"; do

@@ -17,7 +17,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from emily import __version__
+from emily.cli import cognition as cognition_commands
 from emily.cli import run as run_command
+from emily.cli.backup_commands import register_backup_commands
+from emily.cli.features_commands import register_features_commands
+from emily.cli.memory import ingest, migrate_app, sleep
 from emily.cli.ops_commands import register_ops_commands
 from emily.core.errors import EmilyError
 from emily.core.settings import load_settings
@@ -86,6 +90,13 @@ def doctor(
 
 app.command(name="run")(run_command.run)
 register_ops_commands(app)
+register_features_commands(app)
+register_backup_commands(app)
+app.add_typer(migrate_app, name="migrate")
+app.command("sleep")(sleep)
+app.command("ingest")(ingest)
+app.command("train")(cognition_commands.train)
+app.command("sample")(cognition_commands.sample)
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ MIN_FREE_BYTES = 1 << 30  # 1 GiB: room for the stores, a model and a backup sta
 EXTRAS: dict[str, tuple[str, ...]] = {
     "dev": ("pytest", "hypothesis", "mypy", "ruff"),
     "docs": ("mkdocs", "mkdocstrings"),
-    "feast": ("feast",),
     "ray": ("ray",),
 }
 

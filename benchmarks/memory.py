@@ -1,0 +1,178 @@
+"""Memory-tier benchmark: episodes recorded per second, consolidation wall time, search latency.
+
+    python benchmarks/memory.py --quick --json     # ~1-2 min: 20k episodes, 10k consolidated
+    python benchmarks/memory.py --json             # full: 100k episodes, 100k consolidated
+
+Figures (last stdout line, one JSON object; progress on stderr):
+  episodes_per_s        episodes recorded per second into embedded FalkorDB (batches of 1,000,
+                        AOF with appendfsync always), Stimulus/Response/NEXT edges included
+  consolidate_100k_s    wall time of sleep consolidation (DBOS on SQLite, real sentence model)
+                        over 100k episodes; in --quick, measured on 10k and scaled x10
+                        ("consolidate_extrapolated": true)
+  search_p50_ms/p99_ms  semantic search (IVF-HNSW-SQ cosine, ef=800, nprobes=50, refine x10)
+                        over N 384-d vectors,
+                        query embedding excluded; search_recall_at_10 against an exact scan
+Vectors for the search test are random unit vectors (embedding 100k texts would take minutes);
+random vectors are a hard case for ANN recall, so the recall figure is conservative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from emily.core.settings import load_settings
+from emily.memory import Episode, SentenceEmbedder, open_memory
+from emily.memory._lance import connect_lance
+from emily.memory.semantic import (
+    SEARCH_EF,
+    SEARCH_NPROBES,
+    SEARCH_REFINE,
+    TABLE,
+    V1,
+    SemanticMemory,
+    semantic_schema,
+)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def episodes(n: int, n_stimuli: int) -> list[Episode]:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        Episode(
+            id=f"bench-{i}",
+            timestamp=t0 + timedelta(milliseconds=i),
+            stimulus=f"stimulus number {i % n_stimuli}",
+            response=f"response {(i // n_stimuli) % 3}",
+            confirmed=i % 4 != 0,
+            hypotheses=(f"hypothesis {i % 50}",) if i % 10 == 0 else (),
+        )
+        for i in range(n)
+    ]
+
+
+def bench_record_and_consolidate(home: Path, n_record: int, n_consolidate: int) -> dict[str, float]:
+    settings = load_settings(home=home)
+    embedder = SentenceEmbedder()
+    embedder.embed(["warm-up"])  # model load is not part of the figures
+    with open_memory(settings, embedders={V1: embedder}) as memory:
+        memory.episodic.stimulus_index = None  # recording speed of the graph alone
+        batch = episodes(n_record, n_stimuli=max(n_record // 100, 1))
+        t = time.perf_counter()
+        for i in range(0, n_record, 1000):
+            memory.episodic.record_episodes(batch[i : i + 1000])
+        record_s = time.perf_counter() - t
+        log(f"recorded {n_record} episodes in {record_s:.2f} s")
+        # consolidate the first n_consolidate: mark the rest consolidated so they are skipped
+        rest = [e.id for e in batch[n_consolidate:]]
+        for i in range(0, len(rest), 5000):
+            memory.episodic.mark_consolidated(rest[i : i + 5000])
+        t = time.perf_counter()
+        report = memory.consolidation(chunk_episodes=2000).run()
+        consolidate_s = time.perf_counter() - t
+        log(f"consolidated {report.episodes} episodes in {consolidate_s:.2f} s: {report}")
+    return {
+        "episodes_per_s": round(n_record / record_s, 1),
+        "consolidate_s": consolidate_s,
+        "consolidated": report.episodes,
+    }
+
+
+def bench_search(home: Path, n_vectors: int, n_queries: int = 200) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    db = connect_lance(load_settings(home=home))
+    vectors = rng.standard_normal((n_vectors, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = pa.table(
+        {
+            "id": [f"v{i}" for i in range(n_vectors)],
+            "kind": ["summary"] * n_vectors,
+            "text": [f"text {i}" for i in range(n_vectors)],
+            "source": ["bench"] * n_vectors,
+            "created_us": [0] * n_vectors,
+            "metadata": ["{}"] * n_vectors,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 384),
+        },
+        schema=semantic_schema(384),
+    )
+    db.create_table(TABLE, rows)
+    sem = SemanticMemory(db, embedders={V1: SentenceEmbedder()})
+    t = time.perf_counter()
+    sem.optimize()  # builds the IVF-HNSW-SQ index once the table is large enough
+    log(f"optimize + index over {n_vectors} vectors: {time.perf_counter() - t:.1f} s")
+    queries = rng.standard_normal((n_queries, 384)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    lat, recall = [], []
+    for q in queries:
+        t = time.perf_counter()
+        got = (
+            sem.table.search(q)
+            .distance_type("cosine")
+            .ef(SEARCH_EF)
+            .nprobes(SEARCH_NPROBES)
+            .refine_factor(SEARCH_REFINE)
+            .limit(10)
+            .select(["id", "_distance"])
+            .to_arrow()["id"]
+            .to_pylist()
+        )
+        lat.append((time.perf_counter() - t) * 1000)
+        exact = (
+            sem.table.search(q)
+            .distance_type("cosine")
+            .bypass_vector_index()
+            .limit(10)
+            .select(["id", "_distance"])
+            .to_arrow()["id"]
+            .to_pylist()
+        )
+        recall.append(len(set(got) & set(exact)) / 10)
+    return {
+        "search_p50_ms": round(float(np.percentile(lat, 50)), 3),
+        "search_p99_ms": round(float(np.percentile(lat, 99)), 3),
+        "search_recall_at_10": round(float(np.mean(recall)), 4),
+        "search_vectors": n_vectors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (~1-2 minutes)")
+    parser.add_argument("--json", action="store_true", help="print the JSON line (always last)")
+    args = parser.parse_args()
+    n_record = 20_000 if args.quick else 100_000
+    n_consolidate = 10_000 if args.quick else 100_000
+    n_vectors = 20_000 if args.quick else 100_000
+    root = Path(tempfile.mkdtemp(prefix="emily-bench-memory-"))
+    os.environ["EMILY_HOME"] = str(root / "home")
+    try:
+        figures = bench_record_and_consolidate(root / "home", n_record, n_consolidate)
+        scale = 100_000 / n_consolidate
+        out = {
+            "episodes_per_s": figures["episodes_per_s"],
+            "consolidate_100k_s": round(figures["consolidate_s"] * scale, 2),
+            "consolidate_measured_episodes": int(figures["consolidated"]),
+            "consolidate_extrapolated": scale != 1,
+            **bench_search(root / "search", n_vectors),
+            "quick": args.quick,
+        }
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""``emily migrate``, ``emily sleep`` and ``emily ingest``: the memory tier's commands.
+
+The lead wires these into the main app (``app.add_typer(migrate_app, name="migrate")``,
+``app.command("sleep")(sleep)``, ``app.command("ingest")(ingest)``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from emily.core.settings import load_settings
+
+migrate_app = typer.Typer(
+    name="migrate",
+    help="Versioned store migrations: status, up, down, verify (with a ledger in the store).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+DirOption = Annotated[
+    Path | None,
+    typer.Option("--dir", help="Migrations folder (default: infra/migrations of this checkout)."),
+]
+
+
+@migrate_app.command("status")
+def status(directory: DirOption = None) -> None:
+    """List every migration, whether it is applied, when, and whether its file changed since."""
+    from emily.memory.migrations import open_migrator
+
+    migrator = open_migrator(load_settings(), directory)
+    table = Table(title="migrations")
+    for col in ("id", "name", "applied", "applied at", "checksum"):
+        table.add_column(col)
+    for s in migrator.status():
+        changed = " [red](file changed)[/red]" if s.changed else ""
+        table.add_row(
+            s.id,
+            s.name,
+            "yes" if s.applied else "no",
+            s.applied_at.isoformat() if s.applied_at else "",
+            s.checksum[:12] + changed,
+        )
+    console.print(table)
+
+
+@migrate_app.command("up")
+def up(
+    target: Annotated[str | None, typer.Option(help="Stop after this migration id.")] = None,
+    directory: DirOption = None,
+) -> None:
+    """Apply pending migrations in order; each is recorded only after its verify passes."""
+    from emily.memory.migrations import open_migrator
+
+    ran = open_migrator(load_settings(), directory).up(target)
+    console.print(f"applied: {', '.join(ran) if ran else 'nothing (up to date)'}")
+
+
+@migrate_app.command("down")
+def down(
+    steps: Annotated[int, typer.Option(help="How many applied migrations to roll back.")] = 1,
+    directory: DirOption = None,
+) -> None:
+    """Roll back the most recently applied migrations."""
+    from emily.memory.migrations import open_migrator
+
+    rolled = open_migrator(load_settings(), directory).down(steps)
+    console.print(f"rolled back: {', '.join(rolled) if rolled else 'nothing'}")
+
+
+@migrate_app.command("verify")
+def verify(directory: DirOption = None) -> None:
+    """Run verify of every applied migration; exit 1 if any fails."""
+    from emily.memory.migrations import open_migrator
+
+    results = open_migrator(load_settings(), directory).verify()
+    for mid, ok in results.items():
+        console.print(f"{'[green]✓[/green]' if ok else '[red]✗[/red]'} {mid}")
+    if not all(results.values()):
+        raise typer.Exit(code=1)
+
+
+def sleep(
+    min_confirmations: Annotated[
+        int, typer.Option(help="Confirmations that promote a stimulus→response pair.")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Sleep consolidation: episodes → reflexes and semantic memory (durable, resumable)."""
+    from emily.memory.stores import open_memory
+
+    with open_memory(load_settings()) as memory, Progress(console=console) as bar:
+        task = bar.add_task("consolidating", total=None)
+        report = memory.consolidation(min_confirmations=min_confirmations).run(
+            lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    if as_json:
+        typer.echo(report.model_dump_json())
+    else:
+        console.print(
+            f"consolidated {report.episodes} episodes in {report.groups} groups "
+            f"({report.runs} run(s)); reflexes promoted: {report.reflexes}"
+        )
+
+
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A .jsonl, .json, .csv or .parquet file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """ETL into semantic memory: records → text embeddings and hypervectors → LanceDB."""
+    from emily.memory.etl import run_ingest
+
+    report = run_ingest(path, load_settings())
+    typer.echo(json.dumps(report) if as_json else f"ingested {report['records']} records")

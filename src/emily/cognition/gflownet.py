@@ -1,0 +1,436 @@
+"""The GFlowNet: build with an environment, ``train``, ``generate``, ``save`` / ``load``.
+
+Parts are swappable: the environment (any :class:`~emily.cognition.envs.base.Environment`), the
+network (any module with ``forward(obs) -> (pf_logits, pb_logits | None)`` and
+``forward_logits``), the loss (``"tb"`` or ``"mdb"``) and the sampler settings (ε-uniform,
+temperature, replay). Training emits one :class:`StepMetrics` per step through callbacks, so
+experiment tracking can plug in without touching the loop. Torch runs on one thread by default
+(small networks on a 2-core machine); ``num_threads=None`` leaves torch's setting alone.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import pickle
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import torch
+from pydantic import Field
+
+from emily.cognition.envs.base import Environment, State, repeat_state, state_batch_size
+from emily.cognition.estimators import PolicyMLP, PolicyNet
+from emily.cognition.exact import ExactEvaluator
+from emily.cognition.losses import modified_detailed_balance, trajectory_balance
+from emily.cognition.metrics import (
+    DEFAULT_COLLAPSE_THRESHOLD,
+    diversity,
+    jensen_shannon,
+    l1_distance,
+)
+from emily.cognition.replay import ReplayBuffer
+from emily.cognition.samplers import Trajectories, evaluate, sample_trajectories
+from emily.core.clock import Clock, SystemClock
+from emily.core.errors import InputError
+from emily.core.models import SovereignModel
+
+
+class GFlowNetConfig(SovereignModel):
+    """Hyper-parameters of one GFlowNet (saved with every checkpoint)."""
+
+    variant: str = "v1"
+    loss: Literal["tb", "mdb"] = "tb"
+    learned_pb: bool = False
+    hidden: int = Field(default=256, ge=1)
+    n_layers: int = Field(default=2, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    lr_log_z: float = Field(default=0.1, gt=0)
+    init_log_z: float = 0.0
+    epsilon: float = Field(default=0.0, ge=0, le=1)
+    epsilon_final: float | None = Field(default=None, ge=0, le=1)
+    epsilon_decay_steps: int = Field(default=0, ge=0)
+    temperature: float = Field(default=1.0, gt=0)
+    replay_capacity: int = Field(default=0, ge=0)
+    replay_fraction: float = Field(default=0.5, ge=0, lt=1)
+    grad_clip: float | None = Field(default=None, gt=0)
+    lr_decay_steps: int = Field(default=0, ge=0)
+    lr_decay: float = Field(default=0.1, gt=0, le=1)
+    seed: int = 0
+    num_threads: int | None = Field(default=1, ge=1)
+    device: str = "cpu"
+    eval_every: int = Field(default=0, ge=0)
+    collapse_threshold: float = Field(default=DEFAULT_COLLAPSE_THRESHOLD, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class StepMetrics:
+    """What one training step reports to callbacks (``l1``/``jsd`` only on evaluation steps)."""
+
+    step: int
+    loss: float
+    log_z: float
+    mean_log_reward: float
+    diversity: float
+    modes: int
+    trajectories: int
+    elapsed_s: float
+    l1: float | None = None
+    jsd: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """What :meth:`GFlowNet.train` returns."""
+
+    steps: int
+    trajectories: int
+    seconds: float
+    final_loss: float
+    log_z: float
+    modes: int
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Terminal hypotheses from :meth:`GFlowNet.generate`."""
+
+    states: State
+    log_reward: torch.Tensor
+    keys: torch.Tensor
+    embeddings: torch.Tensor
+    descriptions: list[Any]
+
+    def __len__(self) -> int:
+        return int(self.keys.numel())
+
+
+Callback = Callable[[StepMetrics], None]
+
+
+class GFlowNet:
+    """A discrete-action GFlowNet trained by trajectory balance (or modified detailed balance)."""
+
+    def __init__(
+        self,
+        env: Environment,
+        config: GFlowNetConfig | None = None,
+        *,
+        policy: torch.nn.Module | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.env = env
+        self.config = config or GFlowNetConfig()
+        cfg = self.config
+        if cfg.device != str(env.device) and torch.device(cfg.device) != env.device:
+            raise InputError(f"config device {cfg.device!r} differs from the env's {env.device}")
+        self.device = env.device
+        self.clock = clock or SystemClock()
+        torch.manual_seed(cfg.seed)
+        self.policy = policy or PolicyMLP(
+            env.obs_dim, env.n_actions, cfg.hidden, cfg.n_layers, learned_pb=cfg.learned_pb
+        )
+        self.policy.to(self.device)
+        self.net = cast(PolicyNet, self.policy)
+        self.log_z = torch.nn.Parameter(torch.tensor(cfg.init_log_z, device=self.device))
+        self.optimizer = torch.optim.Adam(
+            [
+                {"params": list(self.policy.parameters()), "lr": cfg.lr},
+                {"params": [self.log_z], "lr": cfg.lr_log_z},
+            ],
+            foreach=True,
+        )
+        self.replay = (
+            ReplayBuffer(cfg.replay_capacity, env.max_steps + 1, seed=cfg.seed)
+            if cfg.replay_capacity > 0
+            else None
+        )
+        self.step_count = 0
+        self.trajectory_count = 0
+        self.mode_keys: set[int] = set()
+        self._exact: ExactEvaluator | None = None
+
+    # --- training -----------------------------------------------------------------------------
+    def _epsilon(self) -> float:
+        cfg = self.config
+        if cfg.epsilon_final is None or cfg.epsilon_decay_steps == 0:
+            return cfg.epsilon
+        frac = min(1.0, self.step_count / cfg.epsilon_decay_steps)
+        return cfg.epsilon + frac * (cfg.epsilon_final - cfg.epsilon)
+
+    def _loss(self, traj: Trajectories) -> torch.Tensor:
+        cfg = self.config
+        ev = evaluate(self.net, traj, cfg.learned_pb)
+        if cfg.loss == "tb":
+            return trajectory_balance(self.log_z, ev.log_pf, ev.log_pb, traj.log_reward.float())
+        if traj.log_reward_visit is None:
+            raise InputError("modified detailed balance needs per-visit log-rewards")
+        return modified_detailed_balance(
+            ev.log_pf_visit, ev.log_pb_visit, ev.log_pf_stop, traj.log_reward_visit, traj.next_visit
+        )
+
+    def train_step(self) -> tuple[float, Trajectories]:
+        """One optimiser step on a fresh batch (plus replayed trajectories when configured)."""
+        cfg, env = self.config, self.env
+        n_replay = 0
+        if self.replay is not None and len(self.replay) > 0:
+            n_replay = min(round(cfg.batch_size * cfg.replay_fraction), cfg.batch_size - 1)
+        n_fresh = cfg.batch_size - n_replay
+        record = cfg.loss == "mdb"
+        traj = sample_trajectories(
+            env,
+            self.net,
+            n_fresh,
+            epsilon=self._epsilon(),
+            temperature=cfg.temperature,
+            learned_pb=cfg.learned_pb,
+            record_rewards=record,
+        )
+        loss = self._loss(traj)
+        if n_replay:
+            assert self.replay is not None
+            forced = self.replay.sample(n_replay).to(self.device)
+            replayed = sample_trajectories(
+                env,
+                self.net,
+                n_replay,
+                learned_pb=cfg.learned_pb,
+                record_rewards=record,
+                forced_actions=forced,
+            )
+            loss = (loss * n_fresh + self._loss(replayed) * n_replay) / cfg.batch_size
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        if cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        if cfg.lr_decay_steps and self.step_count + 1 == cfg.lr_decay_steps:
+            for group in self.optimizer.param_groups:
+                group["lr"] *= cfg.lr_decay
+        if self.replay is not None:
+            self.replay.add(
+                traj.padded_actions(env.max_steps + 1), traj.log_reward, env.key(traj.terminal)
+            )
+        self.step_count += 1
+        self.trajectory_count += n_fresh
+        return float(loss.detach()), traj
+
+    def train(
+        self,
+        steps: int | None = None,
+        seconds: float | None = None,
+        *,
+        progress: bool = True,
+        callbacks: Iterable[Callback] = (),
+    ) -> TrainSummary:
+        """Train for ``steps`` optimiser steps and/or ``seconds`` of wall time (whichever first).
+
+        Calls each callback with a :class:`StepMetrics` after every step; a rich progress bar is
+        shown when ``progress`` is true. Calling ``train`` again continues where it stopped.
+        """
+        if steps is None and seconds is None:
+            raise InputError("train needs a budget: steps=N and/or seconds=S")
+        if steps is not None and (not isinstance(steps, int) or steps < 0):
+            raise InputError(f"steps must be an int >= 0, got {steps!r}")
+        if seconds is not None and (not math.isfinite(seconds) or seconds < 0):
+            raise InputError(f"seconds must be finite and >= 0, got {seconds!r}")
+        callbacks = list(callbacks)
+        prev_threads = torch.get_num_threads()
+        if self.config.num_threads is not None:
+            torch.set_num_threads(self.config.num_threads)
+        try:
+            return self._train_loop(steps, seconds, progress, callbacks)
+        finally:
+            torch.set_num_threads(prev_threads)
+
+    def _train_loop(
+        self, steps: int | None, seconds: float | None, progress: bool, callbacks: list[Callback]
+    ) -> TrainSummary:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        cfg = self.config
+        self.policy.train()
+        start = self.clock.monotonic()
+        done_steps, last_loss = 0, float("nan")
+        total = steps if steps is not None else None
+        bar = Progress(
+            TextColumn("[bold]GFlowNet[/bold] {task.description}"),
+            BarColumn(),
+            TextColumn(
+                "{task.completed}/{task.total} steps" if total else "{task.completed} steps"
+            ),
+            TimeElapsedColumn(),
+            disable=not progress,
+            transient=False,
+        )
+        with bar:
+            task = bar.add_task(self.env.name, total=total)
+            while True:
+                elapsed = self.clock.monotonic() - start
+                if steps is not None and done_steps >= steps:
+                    break
+                if seconds is not None and elapsed >= seconds:
+                    break
+                last_loss, traj = self.train_step()
+                done_steps += 1
+                if callbacks or progress:
+                    metrics = self._step_metrics(last_loss, traj, self.clock.monotonic() - start)
+                    for cb in callbacks:
+                        cb(metrics)
+                    if progress:
+                        bar.update(
+                            task,
+                            advance=1,
+                            description=f"loss {last_loss:.3g} logZ {metrics.log_z:.3g}",
+                        )
+                if not math.isfinite(last_loss):
+                    raise InputError(
+                        f"training diverged at step {self.step_count} (loss {last_loss}); "
+                        "lower lr or check the log-rewards for NaN/-inf"
+                    )
+        return TrainSummary(
+            steps=done_steps,
+            trajectories=done_steps * cfg.batch_size,
+            seconds=self.clock.monotonic() - start,
+            final_loss=last_loss,
+            log_z=float(self.log_z.detach()),
+            modes=len(self.mode_keys),
+        )
+
+    def _step_metrics(self, loss: float, traj: Trajectories, elapsed: float) -> StepMetrics:
+        env, cfg = self.env, self.config
+        term = traj.terminal
+        mode = env.is_mode(term)
+        if bool(mode.any()):
+            self.mode_keys.update(env.key(term)[mode].tolist())
+        l1 = jsd = None
+        if cfg.eval_every and env.enumerable and self.step_count % cfg.eval_every == 0:
+            l1, jsd = self.exact_metrics()
+        return StepMetrics(
+            step=self.step_count,
+            loss=loss,
+            log_z=float(self.log_z.detach()),
+            mean_log_reward=float(traj.log_reward.mean()),
+            diversity=diversity(env.embed(term)),
+            modes=len(self.mode_keys),
+            trajectories=self.trajectory_count,
+            elapsed_s=elapsed,
+            l1=l1,
+            jsd=jsd,
+        )
+
+    # --- exact evaluation ---------------------------------------------------------------------
+    @property
+    def exact(self) -> ExactEvaluator:
+        """The exact evaluator of an enumerable environment (built once, on first use)."""
+        if self._exact is None:
+            self._exact = ExactEvaluator(self.env)
+        return self._exact
+
+    def exact_distribution(self) -> torch.Tensor:
+        """The sampler's exact terminal distribution over ``self.exact.keys`` (enumerable only)."""
+        self.policy.eval()
+        try:
+            return self.exact.terminal_distribution(self.net.forward_logits)
+        finally:
+            self.policy.train()
+
+    def exact_metrics(self) -> tuple[float, float]:
+        """``(L1, Jensen–Shannon)`` between the sampler's exact distribution and the target."""
+        p = self.exact_distribution()
+        q = self.exact.target.to(p.dtype)
+        p = p / p.sum()
+        return l1_distance(p, q), jensen_shannon(p, q)
+
+    # --- sampling -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(
+        self,
+        num_samples: int,
+        initial_state: Any = None,
+        *,
+        temperature: float = 1.0,
+        batch_size: int = 4096,
+    ) -> Samples:
+        """Sample ``num_samples`` terminal hypotheses (from s0, or completing ``initial_state``)."""
+        if not isinstance(num_samples, int) or num_samples < 1:
+            raise InputError(f"num_samples must be an int >= 1, got {num_samples!r}")
+        if not temperature > 0:
+            raise InputError(f"temperature must be > 0, got {temperature!r}")
+        start_one = None if initial_state is None else self.env.state_from(initial_state)
+        self.policy.eval()
+        chunks: list[State] = []
+        try:
+            remaining = num_samples
+            while remaining > 0:
+                n = min(batch_size, remaining)
+                start = None if start_one is None else repeat_state(start_one, n)
+                traj = sample_trajectories(
+                    self.env, self.net, n, temperature=temperature, start=start
+                )
+                chunks.append(traj.terminal)
+                remaining -= n
+        finally:
+            self.policy.train()
+        states = {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
+        assert state_batch_size(states) == num_samples
+        return Samples(
+            states=states,
+            log_reward=self.env.log_reward(states),
+            keys=self.env.key(states),
+            embeddings=self.env.embed(states),
+            descriptions=self.env.describe(states),
+        )
+
+    # --- persistence --------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write config, environment spec, weights, log Z and optimiser state to ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "format": "emily-gflownet-1",
+                "config": self.config.model_dump(),
+                "env": self.env.spec(),
+                "policy": self.policy.state_dict(),
+                "log_z": self.log_z.detach().cpu(),
+                "optimizer": self.optimizer.state_dict(),
+                "step": self.step_count,
+                "trajectories": self.trajectory_count,
+            },
+            path,
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path | bytes, env: Environment | None = None) -> GFlowNet:
+        """Rebuild a GFlowNet from :meth:`save` (a path, or the file's bytes); the environment
+        is rebuilt from the checkpoint unless one is given."""
+        from emily.cognition.envs import make_env
+
+        if isinstance(path, bytes):
+            source: Any = io.BytesIO(path)
+            where = "<bytes>"
+        else:
+            source = Path(path)
+            where = str(source)
+            if not source.is_file():
+                raise InputError(f"no GFlowNet checkpoint at {source}")
+        try:
+            blob = torch.load(source, map_location="cpu", weights_only=True)
+        except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
+            raise InputError(f"{where} is not a readable GFlowNet checkpoint: {exc}") from exc
+        if not isinstance(blob, dict) or blob.get("format") != "emily-gflownet-1":
+            raise InputError(f"{where} is not an Emily GFlowNet checkpoint")
+        config = GFlowNetConfig.model_validate(blob["config"])
+        env = env or make_env(blob["env"], device=config.device)
+        net = cls(env, config)
+        net.policy.load_state_dict(blob["policy"])
+        with torch.no_grad():
+            net.log_z.copy_(blob["log_z"].to(net.device))
+        net.optimizer.load_state_dict(blob["optimizer"])
+        net.step_count, net.trajectory_count = int(blob["step"]), int(blob["trajectories"])
+        return net

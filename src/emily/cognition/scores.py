@@ -1,0 +1,263 @@
+"""Decomposable Bayesian scores of a DAG given a data table: BGe (continuous) and BDeu (discrete).
+
+``log p(D, G) = sum_j local(j, Pa_j)`` (plus a modular prior), so adding the edge ``i -> j``
+changes only node ``j``'s term. :class:`LocalScores` memoises the local terms by
+``(node, parent bitmask)`` (a dense table for small ``d``, a lazy cache above) and the DAG
+environment updates the running score per added edge with :meth:`LocalScores.delta`, never
+recomputing the whole graph. :meth:`DecomposableScore.score_graph` recomputes from scratch; the
+property tests check both agree.
+
+BGe follows Kuipers, Moffa & Heckerman (2014) with the parameterisation of DAG-GFlowNet
+(Deleu et al., 2022): ``alpha_mu = 1``, ``alpha_w = d + 2``, prior mean 0. BDeu follows Heckerman,
+Geiger & Chickering (1995) with an equivalent sample size (default 1).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.special import gammaln
+
+from emily.core.errors import InputError
+
+DENSE_TABLE_MAX_NODES = 12
+
+
+def _as_table(data: Any, what: str) -> np.ndarray:
+    """A validated 2-D float64 array from a DataFrame, array or nested list."""
+    values = data.to_numpy() if hasattr(data, "to_numpy") else data
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} data must be numeric; could not convert: {exc}") from exc
+    if arr.ndim != 2:
+        raise InputError(f"{what} data must be a 2-D table (rows x variables), got {arr.ndim}-D")
+    n, d = arr.shape
+    if n == 0 or d == 0:
+        raise InputError(f"{what} data is empty (shape {arr.shape}); need >= 2 rows, >= 2 columns")
+    if n < 2:
+        raise InputError(f"{what} data needs at least 2 rows, got {n}")
+    if d < 2:
+        raise InputError(f"{what} data needs at least 2 variables (columns), got {d}")
+    if not np.isfinite(arr).all():
+        bad = sorted({int(j) for j in np.argwhere(~np.isfinite(arr))[:, 1]})
+        raise InputError(f"{what} data contains NaN or infinite values in columns {bad}")
+    constant = [int(j) for j in range(d) if np.ptp(arr[:, j]) == 0]
+    if constant:
+        raise InputError(f"{what} data has constant columns {constant}: they carry no evidence")
+    return arr
+
+
+def column_names(data: Any, d: int) -> list[str]:
+    """The table's column names (``x0 .. x{d-1}`` when it has none)."""
+    cols = getattr(data, "columns", None)
+    return [str(c) for c in cols] if cols is not None else [f"x{j}" for j in range(d)]
+
+
+def parents_of(mask: int, d: int) -> list[int]:
+    """Indices of the bits set in a parent bitmask."""
+    return [i for i in range(d) if mask >> i & 1]
+
+
+class DecomposableScore(ABC):
+    """A score whose log is a sum of per-node local terms, with a modular structure prior.
+
+    ``edge_penalty`` puts ``-edge_penalty`` per parent into the log-prior (0 = uniform over DAGs).
+    """
+
+    def __init__(self, n_samples: int, n_nodes: int, edge_penalty: float = 0.0) -> None:
+        if not math.isfinite(edge_penalty) or edge_penalty < 0:
+            raise InputError(f"edge_penalty must be finite and >= 0, got {edge_penalty!r}")
+        self.n_samples, self.n_nodes = n_samples, n_nodes
+        self.edge_penalty = float(edge_penalty)
+
+    @abstractmethod
+    def _local(self, node: int, parents: list[int]) -> float:
+        """Local log-score of ``node`` with ``parents`` (no prior)."""
+
+    @abstractmethod
+    def spec(self) -> dict[str, Any]:
+        """Everything needed to rebuild this score."""
+
+    def local_score(self, node: int, parents: list[int]) -> float:
+        """Local log-score plus the modular log-prior."""
+        if not 0 <= node < self.n_nodes or node in parents:
+            raise InputError(f"bad local-score query: node {node}, parents {parents}")
+        return self._local(node, sorted(parents)) - self.edge_penalty * len(parents)
+
+    def score_graph(self, adjacency: Any) -> float:
+        """Full recomputation of ``log p(D | G) + log p(G)`` (``adjacency[i, j]``: edge i -> j)."""
+        adj = np.asarray(adjacency, dtype=bool)
+        d = self.n_nodes
+        if adj.shape != (d, d):
+            raise InputError(f"adjacency must have shape ({d}, {d}), got {adj.shape}")
+        return float(sum(self.local_score(j, list(np.flatnonzero(adj[:, j]))) for j in range(d)))
+
+
+class BGeScore(DecomposableScore):
+    """BGe score of continuous data (linear-Gaussian models, score-equivalent)."""
+
+    def __init__(
+        self,
+        data: Any,
+        alpha_mu: float = 1.0,
+        alpha_w: float | None = None,
+        edge_penalty: float = 0.0,
+    ) -> None:
+        arr = _as_table(data, "BGe")
+        n, d = arr.shape
+        super().__init__(n, d, edge_penalty)
+        self.columns = column_names(data, d)
+        alpha_w = float(d + 2) if alpha_w is None else float(alpha_w)
+        if alpha_mu <= 0 or alpha_w <= d - 1:
+            raise InputError(f"BGe needs alpha_mu > 0 and alpha_w > d - 1 = {d - 1}")
+        self.data = arr
+        self.alpha_mu, self.alpha_w = float(alpha_mu), alpha_w
+        self.t = alpha_mu * (alpha_w - d - 1) / (alpha_mu + 1)
+        if self.t <= 0:
+            raise InputError(f"BGe needs alpha_w > d + 1 = {d + 1}, got {alpha_w}")
+        mean = arr.mean(axis=0, keepdims=True)
+        centred = arr - mean
+        self.R = (
+            self.t * np.eye(d)
+            + centred.T @ centred
+            + (n * alpha_mu / (n + alpha_mu)) * (mean.T @ mean)
+        )
+        k = np.arange(d)
+        self._log_gamma = (
+            0.5 * (math.log(alpha_mu) - math.log(n + alpha_mu))
+            + gammaln(0.5 * (n + alpha_w - d + k + 1))
+            - gammaln(0.5 * (alpha_w - d + k + 1))
+            - 0.5 * n * math.log(math.pi)
+            + 0.5 * (alpha_w - d + 2 * k + 1) * math.log(self.t)
+        )
+
+    def _local(self, node: int, parents: list[int]) -> float:
+        n, d, k = self.n_samples, self.n_nodes, len(parents)
+        if k == 0:
+            term = -0.5 * (n + self.alpha_w - d + 1) * math.log(self.R[node, node])
+        else:
+            both = [node, *parents]
+            _, logdet_p = np.linalg.slogdet(self.R[np.ix_(parents, parents)])
+            _, logdet_all = np.linalg.slogdet(self.R[np.ix_(both, both)])
+            a = n + self.alpha_w - d + k
+            term = 0.5 * a * logdet_p - 0.5 * (a + 1) * logdet_all
+        return float(self._log_gamma[k] + term)
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "kind": "bge",
+            "data": torch.from_numpy(self.data.copy()),
+            "columns": self.columns,
+            "alpha_mu": self.alpha_mu,
+            "alpha_w": self.alpha_w,
+            "edge_penalty": self.edge_penalty,
+        }
+
+
+class BDeuScore(DecomposableScore):
+    """BDeu score of discrete data (integer codes ``0 .. r_j - 1`` per column)."""
+
+    def __init__(
+        self, data: Any, equivalent_sample_size: float = 1.0, edge_penalty: float = 0.0
+    ) -> None:
+        arr = _as_table(data, "BDeu")
+        if (arr < 0).any() or (arr != np.round(arr)).any():
+            raise InputError("BDeu data must hold non-negative integer category codes")
+        if equivalent_sample_size <= 0 or not math.isfinite(equivalent_sample_size):
+            raise InputError(
+                f"BDeu equivalent_sample_size must be > 0, got {equivalent_sample_size!r}"
+            )
+        n, d = arr.shape
+        super().__init__(n, d, edge_penalty)
+        self.columns = column_names(data, d)
+        self.data = arr.astype(np.int64)
+        self.arity = self.data.max(axis=0) + 1
+        self.ess = float(equivalent_sample_size)
+
+    def _local(self, node: int, parents: list[int]) -> float:
+        r = int(self.arity[node])
+        config = np.zeros(self.n_samples, dtype=np.int64)
+        q = 1
+        for p in parents:
+            config = config * int(self.arity[p]) + self.data[:, p]
+            q *= int(self.arity[p])
+        keys, counts = np.unique(config * r + self.data[:, node], return_counts=True)
+        _, parent_of_key = np.unique(keys // r, return_inverse=True)
+        n_q = np.bincount(parent_of_key, weights=counts)
+        a_q, a_qk = self.ess / q, self.ess / (q * r)
+        score = np.sum(gammaln(a_q) - gammaln(a_q + n_q))
+        score += np.sum(gammaln(a_qk + counts) - gammaln(a_qk))
+        return float(score)
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "kind": "bdeu",
+            "data": torch.from_numpy(self.data.astype(np.float64)),
+            "columns": self.columns,
+            "equivalent_sample_size": self.ess,
+            "edge_penalty": self.edge_penalty,
+        }
+
+
+def score_from_spec(spec: dict[str, Any]) -> DecomposableScore:
+    """Rebuild a score from :meth:`DecomposableScore.spec`."""
+    import pandas as pd
+
+    if spec.get("kind") not in {"bge", "bdeu"}:
+        raise InputError(f"unknown score kind {spec.get('kind')!r}; expected 'bge' or 'bdeu'")
+    frame = pd.DataFrame(np.asarray(spec["data"]), columns=list(spec["columns"]))
+    if spec["kind"] == "bge":
+        return BGeScore(frame, spec["alpha_mu"], spec["alpha_w"], spec["edge_penalty"])
+    if spec["kind"] == "bdeu":
+        return BDeuScore(frame, spec["equivalent_sample_size"], spec["edge_penalty"])
+    raise InputError(f"unknown score kind {spec['kind']!r}; expected 'bge' or 'bdeu'")
+
+
+class LocalScores:
+    """Memoised local scores by ``(node, parent bitmask)``, looked up for whole batches.
+
+    For ``d <= 12`` every term is computed once up front into a dense ``[d, 2^d]`` float64 table
+    (entries whose mask contains the node itself are unused); above that, terms are computed on
+    first use and cached.
+    """
+
+    def __init__(
+        self, score: DecomposableScore, device: torch.device, max_parents: int | None = None
+    ) -> None:
+        self.score, self.d, self.device = score, score.n_nodes, device
+        self.max_parents = max_parents
+        self._cache: dict[tuple[int, int], float] = {}
+        self.table: torch.Tensor | None = None
+        if self.d <= DENSE_TABLE_MAX_NODES:
+            table = np.zeros((self.d, 1 << self.d))
+            for node in range(self.d):
+                for mask in range(1 << self.d):
+                    pa = parents_of(mask, self.d)
+                    if mask >> node & 1 or (max_parents is not None and len(pa) > max_parents):
+                        continue
+                    table[node, mask] = score.local_score(node, pa)
+            self.table = torch.from_numpy(table).to(device)
+
+    def lookup(self, nodes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """Local scores (float64) for each ``(node, mask)`` pair (any matching shapes)."""
+        if self.table is not None:
+            return self.table[nodes, masks]
+        flat_n, flat_m = nodes.reshape(-1).tolist(), masks.reshape(-1).tolist()
+        out = []
+        for node, mask in zip(flat_n, flat_m, strict=True):
+            value = self._cache.get((node, mask))
+            if value is None:
+                value = self.score.local_score(node, parents_of(mask, self.d))
+                self._cache[(node, mask)] = value
+            out.append(value)
+        return torch.tensor(out, dtype=torch.float64, device=self.device).reshape(nodes.shape)
+
+    def delta(self, src: torch.Tensor, dst: torch.Tensor, dst_masks: torch.Tensor) -> torch.Tensor:
+        """Score change of adding edges ``src -> dst`` to nodes whose parent masks are given."""
+        new = dst_masks | (1 << src)
+        return self.lookup(dst, new) - self.lookup(dst, dst_masks)

@@ -1,0 +1,51 @@
+"""Small LanceDB helpers shared by the semantic, reflexive and ledger tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import pyarrow as pa
+
+from emily.core.settings import EmilySettings
+
+
+def lance_uri(settings: EmilySettings) -> str:
+    """The LanceDB URI the settings choose (``HOME/lancedb`` unless a URI is set)."""
+    return settings.lancedb_uri or str(settings.path("lancedb"))
+
+
+def connect_lance(settings: EmilySettings) -> Any:
+    """The LanceDB connection the settings choose (``HOME/lancedb`` unless a URI is set)."""
+    uri = lance_uri(settings)
+    if "://" not in uri:
+        Path(uri).mkdir(parents=True, exist_ok=True)
+    return lancedb.connect(uri)
+
+
+def table_names(db: Any) -> set[str]:
+    """Names of the tables in ``db`` (all pages)."""
+    return set(db.list_tables().tables)
+
+
+def open_or_create(db: Any, name: str, schema: pa.Schema) -> Any:
+    """Open table ``name``, creating it empty with ``schema`` if it does not exist."""
+    if name in table_names(db):
+        return db.open_table(name)
+    return db.create_table(name, schema=schema, exist_ok=True)
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal for a LanceDB filter (single quotes doubled; no other escapes).
+
+    LanceDB filters are SQL text, so values must be quoted; every value passes through here.
+    """
+    return "'" + value.replace("'", "''") + "'"
+
+
+def upsert(table: Any, rows: pa.Table, key: str = "id") -> None:
+    """Insert rows, replacing any with the same key: idempotent, so a replay never duplicates."""
+    if rows.num_rows == 0:
+        return
+    (table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(rows))

@@ -1,0 +1,62 @@
+"""Verified backups of everything under EMILY_HOME into a restic repository.
+
+Each engine is staged by its own safe method (SQLite online backup, a pinned LanceDB table
+version, FalkorDB's own ``SAVE``, checksummed copies for plain files), described in a manifest
+with checksums and counts, and backed up with restic; ``restore`` verifies a restored snapshot
+against that manifest before it replaces the live home.
+
+Example:
+    >>> from emily.ops.backup import BackupSettings, backup, restore  # doctest: +SKIP
+    >>> result = backup(BackupSettings.from_env())  # doctest: +SKIP
+    >>> restore(snapshot=result.snapshot_id).report.ok  # doctest: +SKIP
+    True
+"""
+
+from emily.ops.backup._falkor import FalkorDBSnapshotter
+from emily.ops.backup._lance import LanceDBSnapshotter
+from emily.ops.backup._models import (
+    MANIFEST_NAME,
+    BackupManifest,
+    BackupResult,
+    BackupSettings,
+    Mismatch,
+    RestoreResult,
+    StoreRecord,
+    VerifyReport,
+)
+from emily.ops.backup._restic import RETENTION, Restic, ResticError
+from emily.ops.backup._service import (
+    RestoreVerificationError,
+    backup,
+    default_snapshotters,
+    discover,
+    restore,
+    stage,
+    verify_tree,
+)
+from emily.ops.backup._snapshotters import Snapshotter, SQLiteSnapshotter
+
+__all__ = [
+    "MANIFEST_NAME",
+    "RETENTION",
+    "BackupManifest",
+    "BackupResult",
+    "BackupSettings",
+    "FalkorDBSnapshotter",
+    "LanceDBSnapshotter",
+    "Mismatch",
+    "Restic",
+    "ResticError",
+    "RestoreResult",
+    "RestoreVerificationError",
+    "SQLiteSnapshotter",
+    "Snapshotter",
+    "StoreRecord",
+    "VerifyReport",
+    "backup",
+    "default_snapshotters",
+    "discover",
+    "restore",
+    "stage",
+    "verify_tree",
+]

@@ -1,0 +1,62 @@
+"""The feature store: Feast definitions, materialisation, online lookups and the live stream.
+
+Feast runs in its own environment (``.venv-feast``, ADR 0010) through ``FeastRunner``; the
+runtime reads and the bus stream writes the online store directly (``OnlineFeatures``,
+``FeatureStreamWriter``) in the layout Feast uses, so both sides see the same rows.
+"""
+
+from emily.ops.features._codec import entity_key, murmur3_32, redis_field
+from emily.ops.features._config import (
+    DEFAULT_PROJECT,
+    FEATURE_NAMES,
+    FEATURE_VIEW,
+    JOIN_KEY,
+    FeatureStoreConfig,
+    feast_connection_string,
+    feature_store_config,
+    render_repo,
+)
+from emily.ops.features._feast import FeastRunner, FeatureStoreError
+from emily.ops.features._latency import LatencyReport, measure_lookups
+from emily.ops.features._online import (
+    FeatureRow,
+    OnlineFeatures,
+    OnlineStore,
+    RedisOnlineStore,
+    SqliteOnlineStore,
+    open_online_store,
+)
+from emily.ops.features._stream import (
+    FEATURES_KEY,
+    FeatureStreamWriter,
+    StreamStats,
+    publish_features,
+)
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "FEATURES_KEY",
+    "FEATURE_NAMES",
+    "FEATURE_VIEW",
+    "JOIN_KEY",
+    "FeastRunner",
+    "FeatureRow",
+    "FeatureStoreConfig",
+    "FeatureStoreError",
+    "FeatureStreamWriter",
+    "LatencyReport",
+    "OnlineFeatures",
+    "OnlineStore",
+    "RedisOnlineStore",
+    "SqliteOnlineStore",
+    "StreamStats",
+    "entity_key",
+    "feast_connection_string",
+    "feature_store_config",
+    "measure_lookups",
+    "murmur3_32",
+    "open_online_store",
+    "publish_features",
+    "redis_field",
+    "render_repo",
+]

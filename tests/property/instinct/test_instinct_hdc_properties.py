@@ -1,0 +1,122 @@
+"""Algebraic laws of the packed BSC model and its encoders (Hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emily.core import ManualClock
+from emily.instinct import (
+    HammingScan,
+    LevelCodebook,
+    ReflexMemory,
+    bind,
+    bundle,
+    hamming,
+    pack,
+    permute,
+    random_hv,
+    seeded_rng,
+    similarity,
+    to_torchhd,
+    unpack,
+)
+
+DIMS = st.sampled_from([8, 64, 256, 1024, 10_000])
+SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@st.composite
+def vectors(draw: st.DrawFn, n: int = 1) -> tuple[int, np.ndarray]:
+    dim = draw(DIMS)
+    return dim, random_hv(dim, seeded_rng(draw(SEEDS), "property"), n=n)
+
+
+@given(vectors(n=2))
+def test_unbinding_recovers_the_bound_vector_exactly(case: tuple[int, np.ndarray]) -> None:
+    _, (a, b) = case
+    assert np.array_equal(bind(bind(a, b), b), a)
+    assert np.array_equal(bind(a, b), bind(b, a))
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(min_value=3, max_value=15), SEEDS)
+def test_bundle_members_are_nearer_than_random_vectors(k: int, seed: int) -> None:
+    dim = 10_000
+    rng = seeded_rng(seed, "bundle")
+    members = random_hv(dim, rng, n=k)
+    others = random_hv(dim, rng, n=k)
+    bundled = bundle(members, dim)
+    member_sims = similarity(members, bundled, dim)
+    other_sims = similarity(others, bundled, dim)
+    assert member_sims.min() > other_sims.max()
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=3, max_size=3, unique=True),
+    st.integers(2, 200),
+    SEEDS,
+)
+def test_level_encoding_is_monotone(values: list[float], levels: int, seed: int) -> None:
+    a, b, c = sorted(values)
+    codebook = LevelCodebook(1024, -1e3, 1e3, levels, seed=seed % 1000, label="m")
+    # b lies between a and c, so it is at least as close to a as c is
+    assert similarity(codebook(a), codebook(b), 1024) >= similarity(codebook(a), codebook(c), 1024)
+    assert similarity(codebook(c), codebook(b), 1024) >= similarity(codebook(c), codebook(a), 1024)
+
+
+@given(vectors(n=3), st.integers(-20_000, 20_000))
+def test_permutation_is_a_bijection_undone_by_its_inverse(
+    case: tuple[int, np.ndarray], shift: int
+) -> None:
+    dim, batch = case
+    moved = permute(batch, dim, shift)
+    assert np.array_equal(permute(moved, dim, -shift), batch)
+    # distances are preserved, so distinct inputs stay distinct (injective, hence bijective)
+    assert hamming(moved[0], moved[1]) == hamming(batch[0], batch[1])
+    assert unpack(moved, dim).sum() == unpack(batch, dim).sum()
+
+
+@settings(deadline=None, max_examples=30)
+@given(vectors(n=2))
+def test_packed_and_unpacked_similarity_agree(case: tuple[int, np.ndarray]) -> None:
+    import torchhd
+
+    dim, (a, b) = case
+    bits_a, bits_b = unpack(a, dim), unpack(b, dim)
+    assert hamming(a, b) == int((bits_a != bits_b).sum())
+    assert np.array_equal(pack(bits_a, dim), a)
+    expected = 1.0 - float((bits_a != bits_b).mean())
+    assert similarity(a, b, dim) == expected
+    torch_sim = int(torchhd.hamming_similarity(to_torchhd(a, dim), to_torchhd(b, dim)))
+    assert torch_sim == dim - hamming(a, b)
+
+
+@settings(deadline=None, max_examples=25)
+@given(vectors(n=40), st.integers(0, 39), st.floats(0.0, 0.3))
+def test_exact_scan_equals_brute_force(
+    case: tuple[int, np.ndarray], target: int, noise: float
+) -> None:
+    dim, matrix = case
+    rng = np.random.default_rng(target)
+    query = matrix[target] ^ np.packbits(rng.random(dim) < noise)
+    scan = HammingScan(dim, capacity=8)
+    scan.add(matrix)
+    dist = np.bitwise_count(matrix ^ query).sum(axis=1)
+    assert scan.nearest(query) == (int(np.argmin(dist)), int(dist.min()))
+
+
+@settings(deadline=None, max_examples=20)
+@given(SEEDS, st.integers(1, 30), st.floats(0.0, 0.2))
+def test_a_reloaded_memory_answers_identically(seed: int, n: int, noise: float) -> None:
+    dim = 1024
+    rng = seeded_rng(seed, "reload")
+    memory = ReflexMemory(dim, clock=ManualClock())
+    stimuli = random_hv(dim, rng, n=n)
+    memory.learn_many(list(stimuli), [f"r{i}" for i in range(n)], [0.5] * n)
+    flips = np.packbits(np.random.default_rng(seed).random((n, dim)) < noise, axis=1)
+    queries = np.concatenate([stimuli ^ flips, random_hv(dim, rng, n=3)])
+    reloaded = ReflexMemory(dim, store=memory.store, clock=ManualClock())
+    assert reloaded.lookup_batch(queries) == memory.lookup_batch(queries)
