@@ -99,6 +99,7 @@ def sample_trajectories(
         # Gumbel-max: one draw of all the noise the rollout can need, sliced per step.
         noise = -torch.empty(steps, n, env.n_actions, device=dev).exponential_().log()
     neg_inf = torch.tensor(float("-inf"), device=dev)
+    base = 0  # index of this step's first visit
     for t in range(steps):
         obs = env.obs(state)
         mask = env.forward_mask(state)
@@ -123,19 +124,19 @@ def sample_trajectories(
         id_l.append(active)
         st_l.append(state)
         keep = (actions != stop).nonzero().squeeze(1)
-        keep_l.append(keep)
         if keep.numel() == 0:
             break
+        keep_l.append(keep + base)  # global indices of the visits that move on
+        base += actions.shape[0]
         state = env.step({k: v[keep] for k, v in state.items()}, actions[keep])
         active = active[keep]
-    # Link each visit to the visit of the state its action led to.
+    # Link each visit to the visit of the state its action led to: the visits of step t + 1
+    # are exactly the moving visits of step t, in order.
     sizes = [a.shape[0] for a in act_l]
-    offsets = [0]
-    for size in sizes:
-        offsets.append(offsets[-1] + size)
-    next_visit = torch.full((offsets[-1],), -1, dtype=torch.long, device=dev)
-    for i, keep in enumerate(keep_l[:-1]):
-        next_visit[offsets[i] + keep] = offsets[i + 1] + torch.arange(keep.numel(), device=dev)
+    n_visits = sum(sizes)
+    next_visit = torch.full((n_visits,), -1, dtype=torch.long, device=dev)
+    if keep_l:
+        next_visit[torch.cat(keep_l)] = torch.arange(sizes[0], n_visits, device=dev)
     actions_all = torch.cat(act_l)
     traj_all = torch.cat(id_l)
     step_all = torch.repeat_interleave(
