@@ -137,6 +137,7 @@ def run(
         runtime.close()
     if not live:
         console.print(render(runtime, processed, clock.monotonic() - start))
+    console.print()
     console.print(
         f"[green]done[/green]: {processed:,} stimuli from {name}; "
         f"{len(runtime.reflexes):,} reflexes stored in {settings.home}"
