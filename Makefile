@@ -6,9 +6,8 @@ run:
 	.venv/bin/emily run --demo
 
 test:
-	@bash scripts/setup.sh test
-	@bash scripts/setup_feast.sh
-	bash scripts/test.sh
+	@export EMILY_TEST_STARTED=$$(date +%s); \
+	  bash scripts/setup.sh test && bash scripts/setup_feast.sh && bash scripts/test.sh
 
 # Re-pin every dependency after changing pyproject.toml (writes requirements.lock).
 lock:

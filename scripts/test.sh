@@ -7,6 +7,19 @@ bin=${EMILY_VENV:-.venv}/bin
 export PATH="$PWD/$bin:$PATH" MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 step() { printf '\n== %s\n' "$*" >&2; }
+
+# Record how long this run took (from `make test`'s start when it passes EMILY_TEST_STARTED, so
+# set-up counts) and whether it passed: `emily report` reads it as "clean clone to green tests".
+started=${EMILY_TEST_STARTED:-$(date +%s)}
+record() {
+  local rc=$? report_dir=${EMILY_HOME:-.emily}/reports coverage=null
+  mkdir -p "$report_dir"
+  [[ $rc == 0 ]] && coverage=$(coverage report --format=total 2>/dev/null || echo null)
+  printf '{"started_at": %s, "finished_at": %s, "seconds": %s, "passed": %s, "coverage_percent": %s, "ci": %s}\n' \
+    "$started" "$(date +%s)" "$(($(date +%s) - started))" "$([[ $rc == 0 ]] && echo true || echo false)" \
+    "$coverage" "$([[ ${CI:-} == true ]] && echo true || echo false)" >"$report_dir/test-run.json"
+}
+trap record EXIT
 step "house rules: SovereignModel and the temporal lock"
 python scripts/check_sovereign_models.py src
 python scripts/check_temporal_lock.py src
