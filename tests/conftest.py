@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Prefect reads its settings once, at import: quiet, offline and with its own home for the whole
+# session (a per-test home would be too late for any module that imported prefect earlier).
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="emily-prefect-"))
+os.environ.update(
+    PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING"
+)
 
 LAYERS = ("unit", "property", "integration", "contract", "e2e", "chaos")
 

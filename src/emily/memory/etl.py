@@ -5,11 +5,12 @@ Extract reads ``.jsonl``, ``.json`` (a list), ``.csv`` or ``.parquet`` records; 
 (numbers, encoded as a hypervector); other fields are kept as JSON metadata. Load upserts by id,
 so a retried or repeated ingest never duplicates.
 
-Running without a server: Prefect 3.8's engine needs an API, and its temporary local server
-does not start beside the FastAPI this project runs (0.165; Prefect needs < 0.155). So when no
-``PREFECT_API_URL`` is set, :func:`run_ingest` runs the same flow body locally and honours each
-task's own ``retries``/``retry_delay_seconds``; with ``PREFECT_API_URL`` set (a Prefect server),
-the flow runs under Prefect's engine. Telemetry is off either way.
+Running without a server: with no ``PREFECT_API_URL`` Prefect 3 starts a temporary local API
+on loopback for the run (its SQLite database under ``EMILY_HOME/prefect``), so every ingest is
+a real, recorded flow run; with ``PREFECT_API_URL`` set, the same flow reports to that server.
+(The temporary server needs FastAPI < 0.155, which pyproject pins.) Telemetry is off either way.
+Only transient failures (OS, timeout and connection errors) are retried: bad input fails at
+once with its own message.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from emily.core import Clock, InputError, system_clock
 from emily.core.settings import EmilySettings
 from emily.memory.models import SemanticRecord
 
-_T = TypeVar("_T")
 BATCH = 256
 
 
@@ -35,6 +35,7 @@ def _quiet_prefect(settings: EmilySettings) -> None:
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["DO_NOT_TRACK"] = "1"
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # our CLI reports progress itself
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -107,15 +108,18 @@ def load_batch(
 _semantic_cache: dict[str, Any] = {}
 
 
-def _with_retries(fn: Callable[[], _T], retries: int, delay: float, clock: Clock) -> _T:
-    for attempt in range(retries + 1):
-        try:
-            return fn()
-        except (OSError, TimeoutError, ConnectionError):
-            if attempt == retries:
-                raise
-            clock.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+TRANSIENT = (OSError, TimeoutError, ConnectionError)
+
+
+def _transient(task: object, task_run: object, state: Any) -> bool:
+    """Prefect retry condition: retry a task only when it failed for a transient reason."""
+    try:
+        state.result()
+    except TRANSIENT:
+        return True
+    except Exception:  # anything else is a real error: retrying would only repeat it
+        return False
+    return False
 
 
 def build_flow(settings: EmilySettings, clock: Clock) -> Any:
@@ -123,32 +127,27 @@ def build_flow(settings: EmilySettings, clock: Clock) -> Any:
     _quiet_prefect(settings)
     from prefect import flow, task
 
-    extract = task(name="extract", retries=3, retry_delay_seconds=1)(read_records)
-    load = task(name="load", retries=3, retry_delay_seconds=1)(load_batch)
+    retrying = {"retries": 3, "retry_delay_seconds": 1, "retry_condition_fn": _transient}
+    extract = task(name="extract", **retrying)(read_records)
+    load = task(name="load", **retrying)(load_batch)
 
-    @flow(name="semantic-fusion", log_prints=False)
-    def semantic_fusion(path: str, local: bool = False) -> dict[str, int]:
+    @flow(name="semantic-fusion", log_prints=False, validate_parameters=False)
+    def semantic_fusion(path: str) -> dict[str, int]:
         src = Path(path)
-        run: Callable[..., Any] = (
-            (lambda t, *a: _with_retries(lambda: t.fn(*a), t.retries, 1.0, clock))
-            if local
-            else (lambda t, *a: t(*a))
-        )
-        rows = run(extract, src)
+        rows = extract(src)
         pairs = [to_record(r, src.name, clock) for r in rows]
         loaded = 0
         for i in range(0, len(pairs), BATCH):
             chunk = pairs[i : i + BATCH]
-            loaded += run(load, settings, [p[0] for p in chunk], [p[1] for p in chunk])
+            loaded += load(settings, [p[0] for p in chunk], [p[1] for p in chunk])
         return {"records": loaded, "numeric": sum(1 for p in pairs if p[1])}
 
     return semantic_fusion
 
 
 def run_ingest(path: Path, settings: EmilySettings, clock: Clock | None = None) -> dict[str, int]:
-    """Ingest ``path`` into semantic memory; under Prefect's engine if a server is configured."""
+    """Ingest ``path`` into semantic memory as one Prefect flow run; its counts."""
     clock = clock or system_clock()
     semantic_fusion = build_flow(settings, clock)
-    if os.environ.get("PREFECT_API_URL"):
-        return dict(semantic_fusion(str(path)))
-    return dict(semantic_fusion.fn(str(path), local=True))
+    state = semantic_fusion(str(path), return_state=True)
+    return dict(state.result())

@@ -8,6 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 
 from emily.core import InputError, ManualClock
 from emily.core.settings import load_settings
@@ -72,3 +75,32 @@ def test_transient_failures_are_retried(
     path = files(tmp_path)[0]
     assert etl.run_ingest(path, load_settings(), ManualClock())["records"] == 2
     assert calls["n"] == 2
+    # Prefect recorded it: the flow run completed and its load task ran twice (one retry).
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_runs(limit=1, sort=FlowRunSort.START_TIME_DESC)[0]
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_DESC,
+            limit=10,
+        )
+    assert flow_run.state is not None
+    assert flow_run.state.is_completed()
+    assert sorted((t.name.split("-")[0], t.run_count) for t in tasks) == [
+        ("extract", 1),
+        ("load", 2),
+    ]
+
+
+def test_input_errors_are_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real = etl.read_records
+
+    def counting(path: Path) -> list[dict[str, object]]:
+        calls["n"] += 1
+        return real(path)
+
+    monkeypatch.setattr(etl, "read_records", counting)
+    (tmp_path / "bad.csv.txt").write_text("x")
+    with pytest.raises(InputError, match="unsupported"):
+        etl.run_ingest(tmp_path / "bad.csv.txt", load_settings())
+    assert calls["n"] == 1
