@@ -111,7 +111,7 @@ _semantic_cache: dict[str, Any] = {}
 TRANSIENT = (OSError, TimeoutError, ConnectionError)
 
 
-def _transient(task: object, task_run: object, state: Any) -> bool:
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect retry condition: retry a task only when it failed for a transient reason."""
     try:
         state.result()
@@ -127,9 +127,12 @@ def build_flow(settings: EmilySettings, clock: Clock) -> Any:
     _quiet_prefect(settings)
     from prefect import flow, task
 
-    retrying = {"retries": 3, "retry_delay_seconds": 1, "retry_condition_fn": _transient}
-    extract = task(name="extract", **retrying)(read_records)
-    load = task(name="load", **retrying)(load_batch)
+    extract = task(name="extract", retries=3, retry_delay_seconds=1, retry_condition_fn=_transient)(
+        read_records
+    )
+    load = task(name="load", retries=3, retry_delay_seconds=1, retry_condition_fn=_transient)(
+        load_batch
+    )
 
     @flow(name="semantic-fusion", log_prints=False, validate_parameters=False)
     def semantic_fusion(path: str) -> dict[str, int]:
