@@ -71,6 +71,11 @@ class EmilySettings(BaseSettings):
         default=None,
         description="EMILY_MLFLOW_URI: http:// or postgresql:// tracking URI; unset = SQLite file.",
     )
+    workflow_db_url: str | None = Field(
+        default=None,
+        description="EMILY_WORKFLOW_DB_URL: postgresql:// system database of the durable "
+        "workflows (sleep consolidation); unset = SQLite file under HOME/dbos.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="EMILY_REDIS_URL: Redis for the feature store's online store; unset = SQLite.",
@@ -85,6 +90,13 @@ class EmilySettings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("expected a URL starting with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("workflow_db_url")
+    @classmethod
+    def _workflow_db_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "sqlite:///")):
+            raise ValueError("expected a URL starting with postgresql:// (or sqlite:///)")
         return value
 
     @field_validator("zenoh_endpoint")

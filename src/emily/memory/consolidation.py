@@ -146,11 +146,17 @@ def consolidate_workflow(cutoff_us: int, chunk_episodes: int, min_confirmations:
 
 
 def launch_dbos(settings: EmilySettings) -> None:
-    """Launch DBOS on ``HOME/dbos/system.sqlite`` (once per process and home); recovers runs."""
+    """Launch DBOS once per process and system database; recovers interrupted runs.
+
+    The system database is ``EMILY_WORKFLOW_DB_URL`` (PostgreSQL, for several machines or
+    workers) or, by default, ``HOME/dbos/system.sqlite``.
+    """
     global _LAUNCHED_URL  # noqa: PLW0603 - DBOS itself is a process-wide singleton
-    folder = settings.path("dbos")
-    folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{folder.resolve() / 'system.sqlite'}"
+    url = settings.workflow_db_url
+    if url is None:
+        folder = settings.path("dbos")
+        folder.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{folder.resolve() / 'system.sqlite'}"
     if url == _LAUNCHED_URL:
         return
     if _LAUNCHED_URL is not None:

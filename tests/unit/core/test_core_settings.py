@@ -37,6 +37,7 @@ def test_environment_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ("EMILY_HDC_DIM", "1001", "multiple of 8"),
         ("EMILY_FALKORDB_URL", "http://x", "redis://"),
         ("EMILY_ZENOH_ENDPOINT", "127.0.0.1:7447", "tcp/127.0.0.1:7447"),
+        ("EMILY_WORKFLOW_DB_URL", "mysql://x/y", "postgresql://"),
     ],
 )
 def test_invalid_values_name_key_value_and_form(
