@@ -6,15 +6,22 @@ A Typer sub-app; the main CLI mounts it. Deliberate errors are ``EmilyError`` (o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from emily.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from emily.cognition.gflownet import GFlowNet, TrainSummary
+    from emily.ops.tracking import TrackedRun
 
 app = typer.Typer(
     name="cognition",
@@ -40,6 +47,19 @@ class ScoreChoice(StrEnum):
     bdeu = "bdeu"
 
 
+def demo_table() -> pd.DataFrame:
+    """The demo stream's modelled features (``DEMO_FEATURES``), standardised like the runtime's
+    windows, so a model trained here warm-starts ``emily run --demo``'s cognition."""
+    import pandas as pd
+
+    from emily.runtime.builder import DEMO_FEATURES
+    from emily.runtime.stimuli import demo_dataset
+
+    dataset = demo_dataset()
+    frame = pd.DataFrame(dataset.rows, columns=list(dataset.feature_names))[list(DEMO_FEATURES)]
+    return (frame - frame.mean()) / frame.std(ddof=0)
+
+
 def _build_env_spec(
     env: EnvChoice,
     ndim: int,
@@ -49,13 +69,20 @@ def _build_env_spec(
     nodes: int,
     seed: int,
     max_parents: int | None,
+    demo: bool = False,
 ) -> dict[str, Any]:
     from emily.cognition.data import load_table, synthetic_linear_gaussian
     from emily.cognition.envs import DAGHypotheses, HyperGrid
     from emily.cognition.scores import BDeuScore, BGeScore
 
     if env is EnvChoice.hypergrid:
+        if demo or data is not None:
+            raise InputError("--demo and --data describe DAG data: add --env dag")
         return HyperGrid(ndim, height).spec()
+    if demo:
+        if data is not None or score is not ScoreChoice.bge:
+            raise InputError("--demo trains BGe on the demo features: drop --data/--score")
+        return DAGHypotheses(BGeScore(demo_table()), max_parents=max_parents).spec()
     if data is not None:
         table = load_table(data)
     elif score is ScoreChoice.bge:
@@ -79,6 +106,10 @@ def train(
     ndim: Annotated[int, typer.Option(min=1, help="HyperGrid dimensions.")] = 4,
     height: Annotated[int, typer.Option(min=2, help="HyperGrid height.")] = 8,
     data: Annotated[Path | None, typer.Option(help="CSV data table for --env dag.")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="--env dag over the demo stream's features (see emily run)."),
+    ] = False,
     score: Annotated[ScoreChoice, typer.Option(help="DAG score.")] = ScoreChoice.bge,
     nodes: Annotated[int, typer.Option(min=2, help="Variables of synthetic DAG data.")] = 4,
     max_parents: Annotated[int | None, typer.Option(min=0)] = None,
@@ -87,13 +118,32 @@ def train(
     sweep_seeds: Annotated[int, typer.Option(min=1, help="Seeds in a --ray sweep.")] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    track: Annotated[
+        bool, typer.Option(help="Track the run in MLflow (params, per-step metrics, model, plots).")
+    ] = True,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "emily-cognition",
+    register: Annotated[
+        str | None,
+        typer.Option(help="Register the trained model under this name (needs its model card)."),
+    ] = None,
+    card: Annotated[
+        Path | None, typer.Option(help="Model card for --register (default model_cards/NAME.yaml).")
+    ] = None,
 ) -> None:
-    """Train a GFlowNet on a hypothesis space and save it (or sweep seeds on Ray with --ray)."""
+    """Train a GFlowNet on a hypothesis space, track it in MLflow and save it.
+
+    The run (parameters, loss / log Z / diversity per step, L1 and JSD where exact, the model,
+    a loss curve and the hypothesis distribution) lands in MLflow under EMILY_HOME (or
+    EMILY_MLFLOW_URI); `emily ui` shows it. --register NAME then registers the model with its
+    card, ready for `emily models promote NAME VERSION`. --ray sweeps seeds on Ray instead.
+    """
     from emily.cognition.registry import variant_config
 
     if steps is None and seconds is None:
         steps = 1000
-    spec = _build_env_spec(env, ndim, height, data, score, nodes, seed, max_parents)
+    if register is not None and not track:
+        raise InputError("--register needs a tracked run: drop --no-track")
+    spec = _build_env_spec(env, ndim, height, data, score, nodes, seed, max_parents, demo)
     base = {"batch_size": batch_size, "hidden": hidden}
     if use_ray:
         from emily.cognition.distributed import sweep
@@ -121,7 +171,12 @@ def train(
     from emily.cognition.gflownet import GFlowNet
 
     net = GFlowNet(make_env(spec), variant_config(variant, seed=seed, **base))
-    summary = net.train(steps=steps, seconds=seconds, progress=progress and not as_json)
+    show = progress and not as_json
+    run = None
+    if track:
+        run, summary = _train_tracked(net, steps, seconds, show, experiment, env, spec)
+    else:
+        summary = net.train(steps=steps, seconds=seconds, progress=show)
     path = net.save(out)
     result: dict[str, Any] = {
         "checkpoint": str(path),
@@ -135,11 +190,56 @@ def train(
     }
     if net.env.enumerable:
         result["l1"], result["jsd"] = net.exact_metrics()
+    if run is not None:
+        result["run_id"], result["model_uri"] = run.run_id, run.model_uri
+    if register is not None and run is not None:
+        from emily.cli.ops_commands import current_user
+        from emily.ops.registry import ModelRegistry
+
+        card_path = card or Path("model_cards") / f"{register}.yaml"
+        info = ModelRegistry().register(
+            run_id=run.run_id, name=register, card=card_path, who=current_user(), why="emily train"
+        )
+        result["registered"] = f"{register} v{info.version}"
     if as_json:
         typer.echo(json.dumps(result))
     else:
         for key, value in result.items():
             console.print(f"{key}: {_fmt(value)}")
+
+
+def _train_tracked(
+    net: GFlowNet,
+    steps: int | None,
+    seconds: float | None,
+    progress: bool,
+    experiment: str,
+    env: EnvChoice,
+    spec: dict[str, Any],
+) -> tuple[TrackedRun, TrainSummary]:
+    """Train inside an MLflow run; the model and a 1,000-sample hypothesis plot are logged."""
+    from emily.ops.tracking import TrainingOutput, track_training
+
+    params = {
+        **net.config.model_dump(),
+        "env": env.value,
+        "steps": steps,
+        "seconds": seconds,
+        **{f"env_{k}": v for k, v in spec.items() if isinstance(v, int | float | str)},
+    }
+    if "score" in spec:
+        params["env_columns"] = ",".join(spec["score"].get("columns", []))
+    summaries: list[TrainSummary] = []
+
+    def trainer(callback: Callable[..., None]) -> TrainingOutput:
+        summaries.append(
+            net.train(steps=steps, seconds=seconds, progress=progress, callbacks=[callback])
+        )
+        sample = net.generate(1000)
+        return TrainingOutput(model=net, hypotheses=[str(d) for d in sample.descriptions])
+
+    run = track_training(trainer, params, experiment=experiment, run_name=f"train-{env.value}")
+    return run, summaries[0]
 
 
 @app.command()

@@ -38,7 +38,8 @@ WhyOption = Annotated[str, typer.Option("--why", help="Reason, kept in the decis
 AliasOption = Annotated[str, typer.Option("--alias", help="champion or challenger.")]
 
 
-def _who() -> str:
+def current_user() -> str:
+    """Who the ledger records for a decision made at this terminal."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
@@ -73,7 +74,9 @@ def models_register(
 ) -> None:
     """Register a run's model with its model card (metrics are copied from the run)."""
     card_path = card or Path("model_cards") / f"{name}.yaml"
-    info = ModelRegistry().register(run_id=run_id, name=name, card=card_path, who=_who(), why=why)
+    info = ModelRegistry().register(
+        run_id=run_id, name=name, card=card_path, who=current_user(), why=why
+    )
     console.print(f"registered {escape(name)} v{info.version} from run {run_id}")
 
 
@@ -85,9 +88,9 @@ def models_promote(
     alias: AliasOption = "champion",
 ) -> None:
     """Point an alias (default champion) at a version; the move is recorded with --why."""
-    decision = ModelRegistry().promote(name, version, alias=alias, who=_who(), why=why)
-    before = decision.previous_version or "nobody"
-    console.print(f"{escape(name)}@{alias}: v{before} → v{decision.version}")
+    decision = ModelRegistry().promote(name, version, alias=alias, who=current_user(), why=why)
+    before = f"v{decision.previous_version}" if decision.previous_version else "nobody"
+    console.print(f"{escape(name)}@{alias}: {before} → v{decision.version}")
 
 
 @models_app.command("rollback")
@@ -97,7 +100,7 @@ def models_rollback(
     alias: AliasOption = "champion",
 ) -> None:
     """Give an alias back to the version that held it before (per the decision ledger)."""
-    decision = ModelRegistry().rollback(name, alias=alias, who=_who(), why=why)
+    decision = ModelRegistry().rollback(name, alias=alias, who=current_user(), why=why)
     console.print(f"{escape(name)}@{alias}: v{decision.previous_version} → v{decision.version}")
 
 

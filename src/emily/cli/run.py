@@ -17,6 +17,7 @@ from emily.core import InputError, system_clock
 from emily.core.settings import load_settings
 from emily.instinct import REFLEX_TABLE, CategoricalFeature, NumericFeature, StimulusSchema
 from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
+from emily.runtime.champion import DEFAULT_MODEL, choose_cognition
 from emily.runtime.display import render
 from emily.runtime.stimuli import (
     Stimulus,
@@ -83,13 +84,19 @@ def run(
         bool, typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses.")
     ] = True,
     live: Annotated[bool, typer.Option(help="Show the live display.")] = True,
+    model: Annotated[
+        str,
+        typer.Option(help="Registered model whose @champion cognition starts from, if any."),
+    ] = DEFAULT_MODEL,
 ) -> None:
     """Run stimuli through nervous system → instinct → cognition, learning reflexes from labels.
 
     Each stimulus is gated by the alpha oscillator, answered by the reflex memory in
     microseconds when known, and (on a miss) offered to the GFlowNet, which samples causal
     hypotheses in the background. Stimuli carrying a "label" teach reflexes, which persist in
-    EMILY_HOME, so a second run starts knowing what the first one learned.
+    EMILY_HOME, so a second run starts knowing what the first one learned. Cognition starts
+    from models:/MODEL@champion when one models the same features (see `emily models`), else
+    it trains the variant the enable_gflownet_v2 flag selects from scratch.
     """
     settings = load_settings()
     clock = system_clock()
@@ -110,12 +117,18 @@ def run(
         schema, table = infer_schema(first), REFLEX_TABLE
         numeric = [k for k, v in (first[0].features or {}).items() if isinstance(v, float)]
         features = numeric[:4] if len(numeric) >= 2 else []
+    choice = choose_cognition(settings, features, clock, name=model) if cognition else None
+    if choice is not None and features:
+        used = choice.model.label if choice.model else f"variant {choice.variant} from scratch"
+        console.print(f"cognition: {used} ({choice.reason})")
     runtime = build_runtime(
         settings,
         schema,
         table=table,
         cognition_features=features if cognition else None,
         clock=clock,
+        cognition_model=choice.model if choice else None,
+        cognition_variant=choice.variant if choice else "v1",
     )
     start = clock.monotonic()
     processed = 0

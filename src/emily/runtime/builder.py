@@ -18,7 +18,7 @@ from emily.nervous_system import AlphaOscillatoryAttention, Regulator, Regulator
 from emily.runtime.loop import TriuneRuntime
 from emily.runtime.metrics import RuntimeMetrics
 from emily.runtime.stimuli import DemoDataset
-from emily.runtime.structure import CausalStructureSource
+from emily.runtime.structure import CausalStructureSource, CognitionModel
 
 DEMO_FEATURES = ("alcohol", "flavanoids", "color_intensity", "hue")
 """Wine measurements the demo's cognition models: four give 543 DAGs, fast to sample."""
@@ -44,8 +44,14 @@ def build_runtime(
     cognition_features: Sequence[str] | None = None,
     clock: Clock | None = None,
     metrics: RuntimeMetrics | None = None,
+    cognition_model: CognitionModel | None = None,
+    cognition_variant: str = "v1",
 ) -> TriuneRuntime:
-    """A runtime whose reflexes persist in ``EMILY_HOME/lancedb`` (table ``table``)."""
+    """A runtime whose reflexes persist in ``EMILY_HOME/lancedb`` (table ``table``).
+
+    Cognition (when ``cognition_features`` are given) warm-starts from ``cognition_model``
+    (see ``emily.runtime.champion``) or trains variant ``cognition_variant`` from scratch.
+    """
     clock = clock or system_clock()
     encoder = StimulusEncoder(schema, dim=settings.hdc_dim, seed=settings.seed)
     store = LanceDBReflexStore(
@@ -57,7 +63,12 @@ def build_runtime(
         RegulatorConfig(latency_budget_s=settings.latency_budget_ms / 1e3), clock=clock
     )
     cognition = (
-        CausalStructureSource(cognition_features, seed=settings.seed)
+        CausalStructureSource(
+            cognition_features,
+            seed=settings.seed,
+            model=cognition_model,
+            variant=cognition_variant,
+        )
         if cognition_features
         else None
     )

@@ -3,9 +3,12 @@
 When reflexes miss, the runtime asks System 2 for hypotheses. For numeric stimuli the natural
 hypothesis space is causal structure: DAGs over (a few of) the measured features, scored by the
 BGe marginal likelihood of the recent window, sampled by a GFlowNet in proportion to their
-posterior (ADR 0006). Each request trains briefly (warm-starting is not possible: the data and
-so the reward change) and returns the most sampled graphs with their shares, the sample
-diversity and a mode-collapse flag. It runs in the cognition worker's process, so it holds
+posterior (ADR 0006). Each request trains briefly on the window's reward and returns the most
+sampled graphs with their shares, the sample diversity and a mode-collapse flag. With a
+champion model (``models:/NAME@champion``, trained by ``emily train --env dag --demo`` or on
+the same columns) each request starts from the champion's policy and log Z instead of from
+scratch: the window's data shifts the reward, but a policy trained on the same variables is a
+far better start than random weights. It runs in the cognition worker's process, so it holds
 no clock or lock (it must pickle); the worker times it.
 """
 
@@ -17,14 +20,44 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from emily.cognition import BGeScore, DAGHypotheses, build, detect_mode_collapse
-from emily.core import InputError
+from emily.cognition import BGeScore, DAGHypotheses, GFlowNet, build, detect_mode_collapse
+from emily.core import InputError, SovereignModel
 from emily.runtime.loop import Hypothesis, HypothesisBatch
 from emily.runtime.stimuli import Stimulus
 
 
 def _describe(edges: list[tuple[str, str]]) -> str:
     return ", ".join(f"{a}→{b}" for a, b in edges) if edges else "(independent)"
+
+
+class CognitionModel(SovereignModel):
+    """A registered GFlowNet the runtime's cognition starts from."""
+
+    name: str
+    version: str
+    variant: str
+    checkpoint: bytes
+
+    @property
+    def label(self) -> str:
+        """``NAME vVERSION (variant)``, as the live view shows it."""
+        return f"{self.name} v{self.version} ({self.variant})"
+
+
+def check_compatible(checkpoint: bytes, features: Sequence[str]) -> str:
+    """The checkpoint's variant if it models DAGs over exactly ``features``; else InputError."""
+    import io
+
+    import torch
+
+    blob = torch.load(io.BytesIO(checkpoint), map_location="cpu", weights_only=True)
+    env = blob.get("env", {}) if isinstance(blob, dict) else {}
+    if env.get("kind") != "dag":
+        raise InputError(f"it models {env.get('kind')!r} hypotheses, not causal DAGs")
+    columns = list(env.get("score", {}).get("columns", []))
+    if columns != list(features):
+        raise InputError(f"it models DAGs over {columns}, not over {list(features)}")
+    return str(blob["config"].get("variant", "v1"))
 
 
 class CausalStructureSource:
@@ -35,7 +68,10 @@ class CausalStructureSource:
         train_steps: GFlowNet optimiser steps per request.
         samples: Hypotheses sampled per request.
         top: How many distinct graphs to report.
-        variant: GFlowNet variant name (``v1``/``v2``; see ``emily.cognition.registry``).
+        variant: GFlowNet variant name (``v1``/``v2``; see ``emily.cognition.registry``),
+            used when there is no ``model``.
+        model: A registered champion to warm-start every request from (see
+            :func:`check_compatible`); ``None`` trains from scratch.
     """
 
     def __init__(
@@ -48,9 +84,16 @@ class CausalStructureSource:
         variant: str = "v1",
         min_window: int = 8,
         seed: int = 0,
+        model: CognitionModel | None = None,
     ) -> None:
         if not 2 <= len(features) <= 6:
             raise InputError(f"model 2 to 6 features, got {len(features)}")
+        if model is not None:
+            try:
+                check_compatible(model.checkpoint, features)
+            except InputError as exc:
+                raise InputError(f"cannot start cognition from {model.label}: {exc}") from None
+        self.model = model
         self.features = list(features)
         self.train_steps, self.samples, self.top = train_steps, samples, top
         self.variant, self.min_window, self.seed = variant, min_window, seed
@@ -74,7 +117,10 @@ class CausalStructureSource:
 
     def hypothesise(self, window: Sequence[Stimulus]) -> HypothesisBatch:
         env = DAGHypotheses(BGeScore(self._table(window)))
-        gfn = build(env, self.variant, seed=self.seed, batch_size=16)
+        if self.model is not None:
+            gfn = GFlowNet.load(self.model.checkpoint, env=env)
+        else:
+            gfn = build(env, self.variant, seed=self.seed, batch_size=16)
         gfn.train(steps=self.train_steps, progress=False)
         sample = gfn.generate(self.samples)
         counts = Counter(_describe(edges) for edges in sample.descriptions)

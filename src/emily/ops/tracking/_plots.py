@@ -46,6 +46,11 @@ def loss_curve_figure(history: Mapping[str, Sequence[tuple[int, float]]]) -> Fig
     return fig
 
 
+def _short(label: str, width: int = 32) -> str:
+    """Long hypotheses (a DAG's edge list) cut to a tick label that leaves room for the bars."""
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
 def hypothesis_distribution_figure(counts: Mapping[Hashable, int]) -> Figure:
     """Bar chart of how often each hypothesis was sampled, most frequent first.
 
@@ -55,7 +60,7 @@ def hypothesis_distribution_figure(counts: Mapping[Hashable, int]) -> Figure:
 
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
     shown = ranked[:MAX_BARS]
-    labels = [str(h) for h, _ in shown]
+    labels = [_short(str(h)) for h, _ in shown]
     heights = [c for _, c in shown]
     rest = sum(c for _, c in ranked[MAX_BARS:])
     if rest:
