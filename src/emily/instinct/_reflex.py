@@ -11,6 +11,11 @@ computed lazily at read time (no sweep on the hot path), and ``reinforce`` moves
 (reward > 0) or 0 (reward < 0). Every change is written through to the store first; the
 in-memory index changes only after the store accepted it, so a crash or an error loses nothing
 already returned from.
+
+Locking: writers (learn, reinforce, forget, prune, reload) are serialised by a write lock and
+make their durable store write *outside* the lookup lock, which they take only to read the state
+they change and then to apply the change (an atomic in-memory swap). A durable write costs
+milliseconds (LanceDB); a lookup costs microseconds and must never wait for one.
 """
 
 from __future__ import annotations
@@ -127,7 +132,8 @@ class ReflexMemory:
         self._slot: dict[str, int] = {}
         self._meta: list[_Meta] = []
         self._ann: MultiHashIndex | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the in-memory index: held for lookups and swaps
+        self._write_lock = threading.Lock()  # serialises writers; held across store writes
         self.reload()
 
     # ------------------------------------------------------------------ loading
@@ -138,6 +144,10 @@ class ReflexMemory:
         a drifted store raises :class:`SchemaDriftError` leaving the current state as it was.
         Returns the number of reflexes now held.
         """
+        with self._write_lock:  # no writer may interleave with a reload
+            return self._reload()
+
+    def _reload(self) -> int:
         rows = self.store.load()
         width = self.dim // 8
         for r in rows:
@@ -239,28 +249,36 @@ class ReflexMemory:
             if not isinstance(response, str):
                 raise InputError(f"a response is a str, got {type(response).__name__}")
         confs = [self._check_confidence(c) for c in confidences]
-        with self._lock:  # ids, confirmations and the write must see one state
-            ids, records = self._records(vectors, stimuli, responses, confs, ids_in)
-            self.store.upsert(records)  # write-through first: durable before visible
-            new_rows = []
-            for rid, rec in zip(ids, records, strict=True):
-                vec = np.frombuffer(rec.vector, np.uint8)
-                meta = _Meta(
-                    rec.response, rec.confidence, rec.confirmations, rec.updated_at, rec.stimulus
-                )
-                slot = self._slot.get(rid)
-                if slot is not None:
-                    self._scan.set(slot, vec)
-                    self._meta[slot] = meta
-                    self._invalidate(slot)
-                else:
-                    self._slot[rid] = len(self._ids)
-                    self._ids.append(rid)
-                    self._meta.append(meta)
-                    new_rows.append(vec)
-            if new_rows:
-                self._scan.add(np.stack(new_rows))
+        with self._write_lock:  # one writer at a time: ids and confirmations see one state
+            with self._lock:
+                ids, records = self._records(vectors, stimuli, responses, confs, ids_in)
+            # The durable write runs outside the lookup lock (lookups go on meanwhile) and
+            # before the in-memory change: durable before visible.
+            self.store.upsert(records)
+            with self._lock:
+                self._apply(ids, records)
         return ids
+
+    def _apply(self, ids: Sequence[str], records: Sequence[StoredReflex]) -> None:
+        """Make stored records visible to lookups (caller holds both locks)."""
+        new_rows: list[np.ndarray] = []
+        for rid, rec in zip(ids, records, strict=True):
+            vec = np.frombuffer(rec.vector, np.uint8)
+            meta = _Meta(
+                rec.response, rec.confidence, rec.confirmations, rec.updated_at, rec.stimulus
+            )
+            slot = self._slot.get(rid)
+            if slot is not None:
+                self._scan.set(slot, vec)
+                self._meta[slot] = meta
+                self._invalidate(slot)
+            else:
+                self._slot[rid] = len(self._ids)
+                self._ids.append(rid)
+                self._meta.append(meta)
+                new_rows.append(vec)
+        if new_rows:
+            self._scan.add(np.stack(new_rows))
 
     def _records(
         self,
@@ -305,37 +323,43 @@ class ReflexMemory:
             raise NonFiniteValueError(f"reward is {reward}; expected a number in [-1, 1]")
         if not -1.0 <= reward <= 1.0:
             raise InputError(f"reward must be in [-1, 1], got {reward}")
-        with self._lock:
-            slot = self._require(reflex_id)
-            meta = self._meta[slot]
-            now = self._now()
-            c = self._decayed(meta, now)
-            c = c + reward * (1.0 - c) if reward > 0 else c * (1.0 + reward)
-            new = _Meta(meta.response, c, meta.confirmations + (reward > 0), now, meta.stimulus)
-            self.store.upsert([self._record(reflex_id, self._scan.vector(slot), new)])
-            self._meta[slot] = new
+        with self._write_lock:
+            with self._lock:
+                slot = self._require(reflex_id)
+                meta = self._meta[slot]
+                now = self._now()
+                c = self._decayed(meta, now)
+                c = c + reward * (1.0 - c) if reward > 0 else c * (1.0 + reward)
+                new = _Meta(meta.response, c, meta.confirmations + (reward > 0), now, meta.stimulus)
+                record = self._record(reflex_id, self._scan.vector(slot), new)
+            self.store.upsert([record])  # outside the lookup lock; writers are serialised
+            with self._lock:
+                self._meta[self._slot[reflex_id]] = new
             return c
 
     def forget(self, reflex_id: str) -> bool:
         """Remove a reflex; ``False`` if there was none with that id."""
-        with self._lock:
+        with self._write_lock:
             if reflex_id not in self._slot:
                 return False
-            self.store.delete([reflex_id])
-            self._remove(reflex_id)
+            self.store.delete([reflex_id])  # outside the lookup lock; writers are serialised
+            with self._lock:
+                self._remove(reflex_id)
             return True
 
     def prune(self, min_confidence: float) -> list[str]:
         """Forget every reflex whose decayed confidence fell below ``min_confidence``."""
         floor = self._check_confidence(min_confidence)
-        with self._lock:
-            now = self._now()
-            gone = [rid for rid, m in zip(self._ids, self._meta, strict=True)
-                    if self._decayed(m, now) < floor]  # fmt: skip
+        with self._write_lock:
+            with self._lock:
+                now = self._now()
+                gone = [rid for rid, m in zip(self._ids, self._meta, strict=True)
+                        if self._decayed(m, now) < floor]  # fmt: skip
             if gone:
-                self.store.delete(gone)
-                for rid in gone:
-                    self._remove(rid)
+                self.store.delete(gone)  # outside the lookup lock; writers are serialised
+                with self._lock:
+                    for rid in gone:
+                        self._remove(rid)
             return gone
 
     def _remove(self, rid: str) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from emily.core import Clock, InputError, system_clock
@@ -34,12 +35,12 @@ STATE_TABLE = "embedding_state"
 V1 = "all-MiniLM-L6-v2/v1"
 V2 = "all-MiniLM-L6-v2/v2-nfkc"
 INDEX_MIN_ROWS = 10_000
-# IVF-HNSW-SQ query settings: measured on 20k random 384-d unit vectors (the hardest case),
-# ef=200/nprobes=20 gave recall@10 0.65; ef=800/nprobes=50/refine 10 gave 0.97 at ~9 ms p50
-# (an exact scan: ~21 ms). benchmarks/memory.py reports the recall at its size.
-SEARCH_EF = 800
-SEARCH_NPROBES = 50
-SEARCH_REFINE = 10
+# Index: IVF_FLAT (cosine), probed in 64 of its ~sqrt(N) partitions. Measured on 100k random
+# 384-d unit vectors (the hardest case for ANN), 100 queries: IVF_FLAT nprobes 20 / 60 / 120
+# gave recall@10 0.92 / 1.00 / 1.00 at p50 ~9-10 ms, built in 2.5 s; IVF-HNSW-SQ gave at best
+# 0.67 (ef 800, nprobes 50, refine x10) and took 67 s to build; a flat scan took 183 ms p50.
+# benchmarks/memory.py reports the recall at its size.
+SEARCH_NPROBES = 64
 
 
 def default_embedders() -> dict[str, TextEmbedder]:
@@ -170,7 +171,7 @@ class SemanticMemory:
     # -- reads -------------------------------------------------------------------------
     def search(
         self,
-        query: str,
+        query: str | Sequence[float] | np.ndarray,
         k: int = 5,
         *,
         kind: str | None = None,
@@ -181,7 +182,8 @@ class SemanticMemory:
         """The ``k`` nearest records to ``query`` (cosine), optionally filtered and as of a version.
 
         Args:
-            query: Text to embed with the scheme reads currently use.
+            query: Text to embed with the scheme reads currently use, or an embedding already
+                made with that scheme.
             k: Number of results.
             kind: Only records of this kind (e.g. ``summary``, ``hypothesis``, ``stimulus``).
             source: Only records from this source.
@@ -191,7 +193,11 @@ class SemanticMemory:
         if k <= 0:
             raise InputError(f"search: k must be > 0, got {k}")
         state = self.state()
-        vector = self.embedders[state.read_scheme].embed([query])[0]
+        vector = (
+            self.embedders[state.read_scheme].embed([query])[0]
+            if isinstance(query, str)
+            else np.asarray(query, dtype=np.float32)
+        )
         table = self.table
         if version is not None:
             table = self.db.open_table(TABLE)
@@ -202,8 +208,7 @@ class SemanticMemory:
             .limit(k)
         )
         if _has_index(table, state.read_column):
-            builder = builder.ef(max(SEARCH_EF, k * 4)).nprobes(SEARCH_NPROBES)
-            builder = builder.refine_factor(SEARCH_REFINE)
+            builder = builder.nprobes(SEARCH_NPROBES)
         where = _where(kind=kind, source=source, since=since)
         if where:
             builder = builder.where(where, prefilter=True)
@@ -308,15 +313,15 @@ class SemanticMemory:
     def optimize(self, keep_versions_for: timedelta = timedelta(days=7)) -> None:
         """Compact fragments, refresh indexes, drop versions older than ``keep_versions_for``.
 
-        Also builds the vector index (IVF-HNSW-SQ, cosine) once the table is large enough for
-        an index to beat a flat scan.
+        Also builds the vector index (IVF_FLAT, cosine) once the table is large enough for an
+        index to beat a flat scan.
         """
         self.table.optimize(cleanup_older_than=keep_versions_for)
         column = self.state().read_column
         if self.table.count_rows() >= INDEX_MIN_ROWS and not _has_index(self.table, column):
-            from lancedb.index import IvfHnswSq
+            from lancedb.index import IvfFlat
 
-            self.table.create_index(column, config=IvfHnswSq(distance_type="cosine"))
+            self.table.create_index(column, config=IvfFlat(distance_type="cosine"))
 
 
 def _has_index(table: Any, column: str) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from emily.core import InputError
@@ -12,7 +14,7 @@ from emily.memory import LevelHypervectorEncoder, SemanticMemory, SemanticRecord
 from emily.memory import semantic as semantic_module
 from emily.memory._lance import connect_lance
 from emily.memory.embedding import HashTextEmbedder, SentenceEmbedder
-from emily.memory.semantic import V1
+from emily.memory.semantic import INDEX_MIN_ROWS, TABLE, V1, semantic_schema
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -117,3 +119,34 @@ def test_real_sentence_model_finds_meaning(
     assert sem.search("umbrella weather", 1)[0].record.id == "r2"
     vectors = sentence_embedder.embed(["x", "bad \udcff bytes"])
     assert vectors.shape == (2, 384)
+
+
+def test_indexed_search_recall_against_an_exact_scan(settings: EmilySettings) -> None:
+    """Past INDEX_MIN_ROWS the IVF_FLAT index answers; its top 10 must match an exact scan."""
+    n, dim = INDEX_MIN_ROWS + 2_000, 384
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    db = connect_lance(settings)
+    rows = pa.table(
+        {
+            "id": [f"v{i}" for i in range(n)],
+            "kind": ["summary"] * n,
+            "text": [f"text {i}" for i in range(n)],
+            "source": ["test"] * n,
+            "created_us": [0] * n,
+            "metadata": ["{}"] * n,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim),
+        },
+        schema=semantic_schema(dim),
+    )
+    db.create_table(TABLE, rows)
+    sem = SemanticMemory(db, embedders={V1: HashTextEmbedder(dim)})
+    sem.optimize()
+    assert any("vector" in idx.columns for idx in sem.table.list_indices())
+    recall = []
+    for q in vectors[:50] + 0.3 * rng.standard_normal((50, dim)).astype(np.float32):
+        got = {hit.record.id for hit in sem.search(q, 10)}
+        exact = np.argsort(-(vectors @ (q / np.linalg.norm(q))))[:10]
+        recall.append(len(got & {f"v{i}" for i in exact}) / 10)
+    assert np.mean(recall) >= 0.95
