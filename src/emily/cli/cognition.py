@@ -113,6 +113,13 @@ def train(
     score: Annotated[ScoreChoice, typer.Option(help="DAG score.")] = ScoreChoice.bge,
     nodes: Annotated[int, typer.Option(min=2, help="Variables of synthetic DAG data.")] = 4,
     max_parents: Annotated[int | None, typer.Option(min=0)] = None,
+    eval_every: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Log exact L1/JSD every N steps (enumerable spaces); 0: once, after training.",
+        ),
+    ] = 0,
     use_ray: Annotated[bool, typer.Option("--ray", help="Run a seed sweep on Ray.")] = False,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     sweep_seeds: Annotated[int, typer.Option(min=1, help="Seeds in a --ray sweep.")] = 2,
@@ -143,8 +150,15 @@ def train(
         steps = 1000
     if register is not None and not track:
         raise InputError("--register needs a tracked run: drop --no-track")
+    card_spec = None
+    if register is not None:  # a broken card fails here, before minutes of training
+        from emily.ops.registry import ModelCardError, load_card
+
+        card_spec = load_card(card or Path("model_cards") / f"{register}.yaml")
+        if card_spec.name != register:
+            raise ModelCardError(f"model card is for {card_spec.name!r}, not for {register!r}")
     spec = _build_env_spec(env, ndim, height, data, score, nodes, seed, max_parents, demo)
-    base = {"batch_size": batch_size, "hidden": hidden}
+    base = {"batch_size": batch_size, "hidden": hidden, "eval_every": eval_every}
     if use_ray:
         from emily.cognition.distributed import sweep
 
@@ -188,7 +202,9 @@ def train(
         "final_loss": summary.final_loss,
         "log_z": summary.log_z,
     }
-    if net.env.enumerable:
+    if run is not None:
+        result |= {k: run.metrics[k] for k in ("l1", "jsd") if k in run.metrics}
+    elif net.env.enumerable:
         result["l1"], result["jsd"] = net.exact_metrics()
     if run is not None:
         result["run_id"], result["model_uri"] = run.run_id, run.model_uri
@@ -196,9 +212,9 @@ def train(
         from emily.cli.ops_commands import current_user
         from emily.ops.registry import ModelRegistry
 
-        card_path = card or Path("model_cards") / f"{register}.yaml"
+        assert card_spec is not None
         info = ModelRegistry().register(
-            run_id=run.run_id, name=register, card=card_path, who=current_user(), why="emily train"
+            run_id=run.run_id, name=register, card=card_spec, who=current_user(), why="emily train"
         )
         result["registered"] = f"{register} v{info.version}"
     if as_json:
@@ -232,9 +248,11 @@ def _train_tracked(
     summaries: list[TrainSummary] = []
 
     def trainer(callback: Callable[..., None]) -> TrainingOutput:
-        summaries.append(
-            net.train(steps=steps, seconds=seconds, progress=progress, callbacks=[callback])
-        )
+        summary = net.train(steps=steps, seconds=seconds, progress=progress, callbacks=[callback])
+        summaries.append(summary)
+        if net.env.enumerable:  # the exact L1/JSD of the final policy, as the last point
+            l1, jsd = net.exact_metrics()
+            callback(summary.steps, {"l1": l1, "jsd": jsd})
         sample = net.generate(1000)
         return TrainingOutput(model=net, hypotheses=[str(d) for d in sample.descriptions])
 

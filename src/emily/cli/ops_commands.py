@@ -131,6 +131,24 @@ def models_history(
     console.print(table)
 
 
+@models_app.command("rollouts")
+def models_rollouts(as_json: JsonOption = False) -> None:
+    """Canary, A/B and blue-green rollouts saved under EMILY_HOME, with their state."""
+    from emily.ops.rollout import RolloutStore
+
+    records = RolloutStore.default().records()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in records]))
+        return
+    table = Table(title="rollouts")
+    for column in ("rollout", "kind", "updated", "observations", "state"):
+        table.add_column(column)
+    for r in records:
+        state = ", ".join(f"{k}={v}" for k, v in r.state.items() if k != "decision")
+        table.add_row(r.id, r.kind, r.updated_at, str(r.observations), escape(state))
+    console.print(table)
+
+
 @flags_app.command("list")
 def flags_list(as_json: JsonOption = False) -> None:
     """List the flags in force; a malformed file is reported and the last good flags shown."""

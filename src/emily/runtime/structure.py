@@ -98,6 +98,23 @@ class CausalStructureSource:
         self.train_steps, self.samples, self.top = train_steps, samples, top
         self.variant, self.min_window, self.seed = variant, min_window, seed
 
+    @property
+    def starts_from(self) -> str:
+        """What each request starts from, for logs and the live view.
+
+        ``NAME vVERSION (variant)`` of the registered model, or ``variant V from scratch``.
+        """
+        if self.model is not None:
+            return self.model.label
+        return f"variant {self.variant} from scratch"
+
+    def start(self, env: DAGHypotheses) -> GFlowNet:
+        """The GFlowNet a request trains on ``env``: the champion's weights, log Z and
+        hyper-parameters when there is one, else a fresh network of ``variant``."""
+        if self.model is not None:
+            return GFlowNet.load(self.model.checkpoint, env=env)
+        return build(env, self.variant, seed=self.seed, batch_size=16)
+
     def _table(self, window: Sequence[Stimulus]) -> pd.DataFrame:
         rows = [
             [float(s.features[f]) for f in self.features]
@@ -117,10 +134,7 @@ class CausalStructureSource:
 
     def hypothesise(self, window: Sequence[Stimulus]) -> HypothesisBatch:
         env = DAGHypotheses(BGeScore(self._table(window)))
-        if self.model is not None:
-            gfn = GFlowNet.load(self.model.checkpoint, env=env)
-        else:
-            gfn = build(env, self.variant, seed=self.seed, batch_size=16)
+        gfn = self.start(env)
         gfn.train(steps=self.train_steps, progress=False)
         sample = gfn.generate(self.samples)
         counts = Counter(_describe(edges) for edges in sample.descriptions)

@@ -1,7 +1,12 @@
 """Safe rollout of new models: shadow mode, A/B tests, canaries, blue-green switches."""
 
 from emily.ops.rollout._ab import NOT_YET, ABTest, ABVerdict, welch_p_value
-from emily.ops.rollout._bluegreen import BlueGreenDeployment, SmokeTest, default_smoke_test
+from emily.ops.rollout._bluegreen import (
+    BlueGreenDeployment,
+    ModelLoader,
+    SmokeTest,
+    default_smoke_test,
+)
 from emily.ops.rollout._canary import (
     SLO,
     AliasMover,
@@ -19,6 +24,7 @@ from emily.ops.rollout._model import (
     overlap,
 )
 from emily.ops.rollout._shadow import ComparisonSink, ShadowDeployment
+from emily.ops.rollout._state import RolloutRecord, RolloutStore
 
 __all__ = [
     "BUCKETS",
@@ -35,6 +41,9 @@ __all__ = [
     "ComparisonSink",
     "DescribedSamples",
     "HypothesisModel",
+    "ModelLoader",
+    "RolloutRecord",
+    "RolloutStore",
     "ShadowDeployment",
     "SmokeTest",
     "assign_variant",

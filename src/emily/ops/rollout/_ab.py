@@ -8,6 +8,8 @@ outcomes such as errors, agrees with the two-proportion z-test at the sample siz
 No winner is named before each arm has ``min_samples`` observations (default 30), so an early
 lucky streak cannot end a test; one look at a fixed alpha is the intended use (repeated peeking
 inflates false positives; lower ``alpha`` if a test is checked often).
+With a ``RolloutStore`` every observation is saved as it is recorded, so a restarted process
+(or a second one) continues the same test with the evidence gathered so far.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from emily.core import Clock, InputError, SovereignModel, system_clock
 from emily.ops.registry import Decision, DecisionRecorder
 from emily.ops.rollout._hashing import assign_variant
 from emily.ops.rollout._model import Answer, HypothesisModel, call_measured
+from emily.ops.rollout._state import RolloutStore
+
+KIND = "ab"
 
 NOT_YET = "not yet"
 
@@ -50,6 +55,7 @@ class ABTest:
         weights: Variant name to traffic weight, control first.
         alpha: Significance level of the two-sided Welch test.
         min_samples: Observations each arm needs before a winner may be named.
+        store: Where observations are saved and, on start, read back from.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class ABTest:
         *,
         alpha: float = 0.05,
         min_samples: int = 30,
+        store: RolloutStore | None = None,
     ) -> None:
         self.name = name
         self.weights = dict(weights or {"A": 0.5, "B": 0.5})
@@ -69,6 +76,29 @@ class ABTest:
         self.alpha = alpha
         self.min_samples = min_samples
         self._values: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self._store = store
+        if store is not None:
+            self._resume(store)
+
+    @property
+    def rollout_id(self) -> str:
+        """The id of this test in a ``RolloutStore``."""
+        return f"{KIND}:{self.name}"
+
+    def _resume(self, store: RolloutStore) -> None:
+        settings = {"weights": self.weights, "alpha": self.alpha, "min_samples": self.min_samples}
+        saved = store.load_state(self.rollout_id, KIND)
+        if saved is None:
+            store.save_state(self.rollout_id, KIND, {"settings": settings})
+            return
+        if saved["settings"] != settings:
+            raise InputError(
+                f"A/B test {self.name!r} already runs with {saved['settings']}, not {settings}: "
+                "changing the weights would reassign keys mid-test; start a test with a new name"
+            )
+        for variant, metrics in store.observations(self.rollout_id):
+            for metric, value in metrics.items():
+                self._values[(variant, metric)].append(value)
 
     def assign(self, key: str) -> str:
         """The variant for ``key`` (same answer in every process, forever)."""
@@ -78,8 +108,11 @@ class ABTest:
         """Add one observation per metric for ``variant``."""
         if variant not in self.weights:
             raise InputError(f"unknown variant {variant!r}; this test has {list(self.weights)}")
-        for metric, value in metrics.items():
-            self._values[(variant, metric)].append(float(value))
+        values = {metric: float(value) for metric, value in metrics.items()}
+        if self._store is not None:
+            self._store.append(self.rollout_id, variant, values)
+        for metric, value in values.items():
+            self._values[(variant, metric)].append(value)
 
     def observations(self, variant: str, metric: str) -> list[float]:
         """Every recorded value of ``metric`` for ``variant``."""

@@ -8,6 +8,8 @@ returns to the champion. Errors are checked early too: once more than
 ``max_error_rate * min_requests`` calls have failed, no later success can redeem the canary.
 A challenger's failed call is answered by the champion, so users never see the crash. Each
 canary call's figures can also go to a metrics callback (``sink``), e.g. an MLflow run.
+With a ``RolloutStore`` the canary's measurements, settings and verdict survive a restart: a
+new process resumes the same canary (same routing, same evidence) instead of starting over.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from typing import Any, Protocol
 
 from pydantic import Field
 
-from emily.core import Clock, SovereignModel, system_clock
+from emily.core import Clock, InputError, SovereignModel, system_clock
 from emily.ops.registry import Decision
 from emily.ops.rollout._hashing import in_percentage
 from emily.ops.rollout._model import Answer, HypothesisModel, call_measured
 from emily.ops.rollout._shadow import ComparisonSink
+from emily.ops.rollout._state import RolloutStore
+
+KIND = "canary"
 
 
 class SLO(SovereignModel):
@@ -88,6 +93,7 @@ class CanaryRollout:
         clock: Clock | None = None,
         who: str = "canary",
         sink: ComparisonSink | None = None,
+        store: RolloutStore | None = None,
     ) -> None:
         self.model_name = model_name
         self.champion, self.challenger = champion, challenger
@@ -102,6 +108,58 @@ class CanaryRollout:
         self._answers: list[Answer] = []
         self.state = CanaryState.RUNNING
         self.decision: Decision | None = None
+        self._store = store
+        if store is not None:
+            self._resume(store)
+
+    @property
+    def rollout_id(self) -> str:
+        """The id of this canary in a ``RolloutStore``: one per model and challenger version."""
+        return f"{KIND}:{self.model_name}:v{self.challenger_version}"
+
+    def _settings(self) -> dict[str, object]:
+        return {
+            "percent": self.percent,
+            "min_requests": self.min_requests,
+            "slo": self.slo.model_dump(),
+        }
+
+    def _resume(self, store: RolloutStore) -> None:
+        """Pick up a canary this model and version already ran, or start a stored one."""
+        saved = store.load_state(self.rollout_id, KIND)
+        if saved is None:
+            self._save()
+            return
+        if saved["settings"] != self._settings():
+            raise InputError(
+                f"canary {self.rollout_id} is already under way with settings "
+                f"{saved['settings']}, not {self._settings()}: resume it with the same settings "
+                "or register a new challenger version"
+            )
+        self.state = CanaryState(saved["state"])
+        if saved.get("decision"):
+            self.decision = Decision.model_validate_json(saved["decision"])
+        self._answers = [
+            Answer(
+                hypotheses=[],
+                latency_ms=m["latency_ms"],
+                diversity=m["diversity"],
+                error="failed before restart" if m["error"] else None,
+            )
+            for _arm, m in store.observations(self.rollout_id)
+        ]
+
+    def _save(self) -> None:
+        if self._store is None:
+            return
+        state = {
+            "model": self.model_name,
+            "challenger_version": self.challenger_version,
+            "settings": self._settings(),
+            "state": self.state.value,
+            "decision": None if self.decision is None else self.decision.model_dump_json(),
+        }
+        self._store.save_state(self.rollout_id, KIND, state)
 
     def routes_to_challenger(self, key: str) -> bool:
         """Whether ``key`` is in the canary's stable share of traffic while it runs."""
@@ -116,13 +174,15 @@ class CanaryRollout:
             return list(self.champion.generate(num_samples))
         answer = call_measured(self.challenger, num_samples, self._clock)
         self._answers.append(answer)
+        measured = {
+            "latency_ms": answer.latency_ms,
+            "diversity": answer.diversity,
+            "error": float(answer.error is not None),
+        }
+        if self._store is not None:
+            self._store.append(self.rollout_id, "challenger", measured)
         if self._sink is not None:
-            metrics = {
-                "canary.latency_ms": answer.latency_ms,
-                "canary.diversity": answer.diversity,
-                "canary.error": float(answer.error is not None),
-            }
-            self._sink(len(self._answers), metrics)
+            self._sink(len(self._answers), {f"canary.{k}": v for k, v in measured.items()})
         self.evaluate()
         if answer.error is not None:
             return list(self.champion.generate(num_samples))
@@ -177,6 +237,7 @@ class CanaryRollout:
                 why=f"canary rolled back: SLO broken ({broken}) {evidence}",
             )
             self.state = CanaryState.ROLLED_BACK
+            self._save()
         else:
             self.decision = self._registry.promote(
                 self.model_name,
@@ -186,4 +247,5 @@ class CanaryRollout:
                 why=f"canary met every SLO {evidence}",
             )
             self.state = CanaryState.PROMOTED
+            self._save()
         return self.state

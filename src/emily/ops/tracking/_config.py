@@ -9,6 +9,7 @@ leaves the machine, and a progress bar in a log is noise.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +76,10 @@ def make_client(config: TrackingConfig) -> MlflowClient:
     quiet_mlflow()
     from mlflow import MlflowClient
 
+    # "Creating initial MLflow database tables..." on a fresh store is INFO noise on stderr that
+    # lands in front of `emily train --json`'s one JSON line when the streams are merged.
+    for noisy in ("mlflow.store.db.utils", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
 
