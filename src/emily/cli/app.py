@@ -23,6 +23,7 @@ from emily.cli.backup_commands import register_backup_commands
 from emily.cli.features_commands import register_features_commands
 from emily.cli.memory import ingest, migrate_app, sleep
 from emily.cli.ops_commands import register_ops_commands
+from emily.cli.serve_commands import register_serve_commands
 from emily.core.errors import EmilyError
 from emily.core.settings import load_settings
 from emily.ops.doctor import CheckResult, healthy, run_checks
@@ -92,6 +93,7 @@ app.command(name="run")(run_command.run)
 register_ops_commands(app)
 register_features_commands(app)
 register_backup_commands(app)
+register_serve_commands(app)
 app.add_typer(migrate_app, name="migrate")
 app.command("sleep")(sleep)
 app.command("ingest")(ingest)

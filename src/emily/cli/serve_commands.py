@@ -1,0 +1,170 @@
+"""``emily serve`` (the HTTP API) and ``emily remediation list|revert`` (its action log)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from emily.core import InputError, system_clock
+from emily.core.settings import load_settings
+from emily.runtime.api import ApiOptions, create_app, ensure_token, log_path, read_log, token_path
+
+console = Console()
+DEFAULT_PORT = 8000
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = DEFAULT_PORT,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")
+    ] = False,
+    protect_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--protect-metrics/--open-metrics",
+            help="Require the bearer token on /metrics too (Prometheus then needs the token).",
+        ),
+    ] = False,
+    demo_schema_: Annotated[
+        bool,
+        typer.Option(
+            "--demo-schema/--text-schema",
+            help="Encode stimuli with the wine demo's feature schema, or as free text.",
+        ),
+    ] = True,
+    cognition: Annotated[
+        bool,
+        typer.Option(help="Ask cognition (GFlowNet) for hypotheses (demo schema only)."),
+    ] = True,
+) -> None:
+    """Serve the HTTP API over a live runtime: stimuli, state, flags, metrics, remediation.
+
+    Every endpoint but /healthz and /metrics needs 'Authorization: Bearer <token>'; the token is
+    created on the first start in EMILY_HOME/api-token (mode 0600).
+    """
+    if not _is_loopback(host) and not allow_remote:
+        raise InputError(
+            f"--host {host} is not a loopback address: the API controls the runtime, so serving "
+            "it beyond this machine needs --allow-remote (and a TLS proxy in front)"
+        )
+    import uvicorn
+
+    from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
+    from emily.runtime.champion import choose_cognition
+    from emily.runtime.stimuli import demo_dataset
+
+    settings = load_settings()
+    token_file = token_path(settings.home)
+    ensure_token(settings.home)  # fail on a bad token file before the slow build
+    clock = system_clock()
+    schema = demo_schema(demo_dataset()) if demo_schema_ else None
+    features = list(DEMO_FEATURES) if cognition and schema is not None else None
+    choice = choose_cognition(settings, features, clock) if features else None
+    if choice is not None:
+        used = choice.model.label if choice.model else f"variant {choice.variant} from scratch"
+        console.print(f"cognition: {used} ({choice.reason})", soft_wrap=True)
+    runtime = build_runtime(
+        settings,
+        schema,
+        clock=clock,
+        cognition_features=features,
+        cognition_model=choice.model if choice else None,
+        cognition_variant=choice.variant if choice else "v1",
+    )
+    try:
+        app = create_app(
+            runtime, settings, clock=clock, options=ApiOptions(protect_metrics=protect_metrics)
+        )
+        shown = f"[{host}]" if ":" in host else host
+        console.print(f"Emily API on http://{shown}:{port}  (docs: /docs)", soft_wrap=True)
+        console.print(f"bearer token: {token_file}", soft_wrap=True)
+        uvicorn.run(app, host=host, port=port, workers=1, log_level="info")
+    finally:
+        runtime.close()
+
+
+remediation_app = typer.Typer(
+    help="Automatic remediation: the action log, and reverting an action.",
+    no_args_is_help=True,
+)
+
+
+@remediation_app.command("list")
+def list_actions(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the remediation log (EMILY_HOME/logs/remediation.jsonl), oldest first."""
+    records = read_log(log_path(load_settings().home))
+    if as_json:
+        for record in records:
+            typer.echo(record.model_dump_json())
+        return
+    if not records:
+        console.print("no remediation actions yet")
+        return
+    table = Table(title="remediation log")
+    for column in ("id", "action", "outcome"):
+        table.add_column(column, no_wrap=True)  # ids are what `revert` needs: never cut them
+    for column in ("when", "alert", "who", "why"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(r.id, r.action, r.outcome, r.at, r.alertname or "", r.who, r.why)
+    console.print(table)
+
+
+@remediation_app.command("revert")
+def revert_action(
+    action_id: Annotated[str, typer.Argument(help="The id from `emily remediation list`.")],
+    url: Annotated[
+        str, typer.Option(help="Where `emily serve` listens.")
+    ] = f"http://127.0.0.1:{DEFAULT_PORT}",
+) -> None:
+    """Revert an action that is in force, through the running server (it holds the state)."""
+    settings = load_settings()
+    path = token_path(settings.home)
+    if not path.is_file():
+        raise InputError(f"no API token at {path}: start `emily serve` first (it creates one)")
+    token = ensure_token(settings.home)
+    try:
+        response = httpx.post(
+            f"{url.rstrip('/')}/remediation/{action_id}/revert",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10.0,
+        )
+    except httpx.TransportError:
+        raise InputError(
+            f"no `emily serve` is answering at {url}: remediation actions live in the server's "
+            "runtime, so start it (or pass --url) and try again"
+        ) from None
+    if response.status_code != 200:
+        try:
+            detail = str(response.json().get("detail", response.text))
+        except json.JSONDecodeError:
+            detail = response.text
+        raise InputError(f"revert of {action_id} refused ({response.status_code}): {detail}")
+    record = response.json()
+    console.print(f"reverted {action_id}: {record['action']} (log record {record['id']})")
+
+
+def register_serve_commands(app: typer.Typer) -> None:
+    """Add ``emily serve`` and ``emily remediation`` to the ``emily`` command."""
+    app.command("serve")(serve)
+    app.add_typer(remediation_app, name="remediation")
