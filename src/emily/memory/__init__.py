@@ -10,7 +10,7 @@ from emily.memory.embedding import (
     TextEmbedder,
 )
 from emily.memory.episodic import EpisodicMemory, StimulusIndex, open_episodic, text_key
-from emily.memory.errors import MigrationError, StoreUnavailableError
+from emily.memory.errors import MigrationError, StorageFullError, StoreUnavailableError
 from emily.memory.migrations import MigrationContext, MigrationStatus, Migrator, open_migrator
 from emily.memory.models import (
     Episode,
@@ -48,6 +48,7 @@ __all__ = [
     "SentenceEmbedder",
     "SleepConsolidation",
     "StimulusIndex",
+    "StorageFullError",
     "StoreUnavailableError",
     "StoredEpisode",
     "TextEmbedder",

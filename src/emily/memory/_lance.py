@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,9 @@ import lancedb
 import pyarrow as pa
 
 from emily.core.settings import EmilySettings
+from emily.memory.errors import StorageFullError
+
+_NO_SPACE = ("No space left on device", f"os error {errno.ENOSPC}")
 
 
 def lance_uri(settings: EmilySettings) -> str:
@@ -48,4 +52,22 @@ def upsert(table: Any, rows: pa.Table, key: str = "id") -> None:
     """Insert rows, replacing any with the same key: idempotent, so a replay never duplicates."""
     if rows.num_rows == 0:
         return
-    (table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(rows))
+    try:
+        table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(
+            rows
+        )
+    except (OSError, RuntimeError) as exc:
+        if not is_disk_full(exc):
+            raise
+        raise StorageFullError(
+            f"no space left on the disk holding LanceDB table {table.name!r}: the write of "
+            f"{rows.num_rows} row(s) was refused whole and nothing stored changed; free space "
+            "and run it again (writes are upserts, a retry never duplicates)"
+        ) from exc
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (an OS error, or LanceDB's Rust IO error as text) means ENOSPC."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return any(marker in str(exc) for marker in _NO_SPACE)

@@ -36,6 +36,9 @@ def _quiet_prefect(settings: EmilySettings) -> None:
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["DO_NOT_TRACK"] = "1"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # our CLI reports progress itself
+    # The temporary server's default 20 s start-up budget is too short on a loaded 2-core box
+    # (seen in the kill -9 chaos test): a slow start must not fail an ingest.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
