@@ -188,10 +188,11 @@ def train(
     show = progress and not as_json
     run = None
     if track:
-        run, summary = _train_tracked(net, steps, seconds, show, experiment, env, spec)
+        run, summary = _train_tracked(net, steps, seconds, show, experiment, env, spec, out)
     else:
         summary = net.train(steps=steps, seconds=seconds, progress=show)
-    path = net.save(out)
+        net.save(out)
+    path = out
     result: dict[str, Any] = {
         "checkpoint": str(path),
         "env": env.value,
@@ -232,8 +233,13 @@ def _train_tracked(
     experiment: str,
     env: EnvChoice,
     spec: dict[str, Any],
+    out: Path,
 ) -> tuple[TrackedRun, TrainSummary]:
-    """Train inside an MLflow run; the model and a 1,000-sample hypothesis plot are logged."""
+    """Train inside an MLflow run; the model and a 1,000-sample hypothesis plot are logged.
+
+    The checkpoint is written to ``out`` as soon as training ends, before anything else is
+    logged, so a tracking store that fails afterwards does not cost the trained model.
+    """
     from emily.ops.tracking import TrainingOutput, track_training
 
     params = {
@@ -250,6 +256,7 @@ def _train_tracked(
     def trainer(callback: Callable[..., None]) -> TrainingOutput:
         summary = net.train(steps=steps, seconds=seconds, progress=progress, callbacks=[callback])
         summaries.append(summary)
+        net.save(out)
         if net.env.enumerable:  # the exact L1/JSD of the final policy, as the last point
             l1, jsd = net.exact_metrics()
             callback(summary.steps, {"l1": l1, "jsd": jsd})

@@ -17,6 +17,7 @@ from emily.ops.tracking._tracker import (
     MetricsCallback,
     MlflowTracker,
     TrackedRun,
+    TrackingUnavailableError,
     TrainingOutput,
     track_training,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "MlflowTracker",
     "TrackedRun",
     "TrackingConfig",
+    "TrackingUnavailableError",
     "TrainingOutput",
     "ensure_experiment",
     "hypothesis_distribution_figure",

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from emily.core import Clock, InputError, SovereignModel, system_clock
+from emily.core import Clock, EmilyError, InputError, SovereignModel, system_clock
 from emily.ops.tracking._config import (
     DEFAULT_EXPERIMENT,
     TrackingConfig,
@@ -54,6 +54,23 @@ class TrainingOutput:
 
     model: Any = None
     hypotheses: Sequence[Hashable] = field(default_factory=tuple)
+
+
+class TrackingUnavailableError(EmilyError):
+    """The tracking store stopped answering; what was logged before the outage is kept."""
+
+
+def _store_down(exc: BaseException) -> bool:
+    """Whether ``exc`` means the tracking store is unreachable (not a bug in the caller)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError | DBAPIError | ConnectionError | TimeoutError):
+        return True
+    text = str(exc)
+    return isinstance(exc, MlflowException) and any(
+        marker in text for marker in ("OperationalError", "connection", "Connection refused")
+    )
 
 
 class TrackedRun(SovereignModel):
@@ -137,10 +154,18 @@ class MlflowTracker:
         tb: TracebackType | None,
     ) -> None:
         status = "FINISHED" if exc_type is None else "FAILED"
-        if exc is not None:
-            self.client.set_tag(self.run_id, "emily.error", f"{type(exc).__name__}: {exc}"[:4000])
-        self.client.set_terminated(self.run_id, status=status, end_time=self._millis())
-        self._run_id = None
+        try:
+            if exc is not None:
+                error = f"{type(exc).__name__}: {exc}"[:4000]
+                self.client.set_tag(self.run_id, "emily.error", error)
+            self.client.set_terminated(self.run_id, status=status, end_time=self._millis())
+        except Exception as closing:
+            # The store went away: the run stays RUNNING there (nothing can mark it), and the
+            # error that matters is the one the block raised, so that one propagates.
+            if exc is None or not _store_down(closing):
+                raise
+        finally:
+            self._run_id = None
 
     def log_params(self, params: Mapping[str, object]) -> None:
         """Log hyper-parameters (values as text, the way MLflow stores them)."""
@@ -267,18 +292,28 @@ def track_training(
 
     Returns:
         The run's id, final metrics and model URI. A trainer that raises marks the run FAILED
-        and the exception propagates.
+        and the exception propagates; a store that stops answering raises
+        ``TrackingUnavailableError`` (one clear line at the CLI).
     """
-    with MlflowTracker(
-        experiment=experiment, run_name=run_name, params=params, config=config, clock=clock
-    ) as tracker:
-        result = trainer_fn(tracker.callback)
-        output = result if isinstance(result, TrainingOutput) else TrainingOutput(model=result)
-        model_uri = None if output.model is None else tracker.log_model(output.model)
-        tracker.log_plots(output.hypotheses)
-        return TrackedRun(
-            run_id=tracker.run_id,
-            experiment_id=tracker.experiment_id,
-            metrics=tracker.final_metrics(),
-            model_uri=model_uri,
-        )
+    config = config or tracking_config()
+    try:
+        with MlflowTracker(
+            experiment=experiment, run_name=run_name, params=params, config=config, clock=clock
+        ) as tracker:
+            result = trainer_fn(tracker.callback)
+            output = result if isinstance(result, TrainingOutput) else TrainingOutput(model=result)
+            model_uri = None if output.model is None else tracker.log_model(output.model)
+            tracker.log_plots(output.hypotheses)
+            return TrackedRun(
+                run_id=tracker.run_id,
+                experiment_id=tracker.experiment_id,
+                metrics=tracker.final_metrics(),
+                model_uri=model_uri,
+            )
+    except Exception as exc:
+        if isinstance(exc, EmilyError) or not _store_down(exc):
+            raise
+        raise TrackingUnavailableError(
+            f"tracking store {config.tracking_uri} stopped answering ({type(exc).__name__}); "
+            "runs and metrics logged before the outage are kept, this run stays RUNNING there"
+        ) from exc
