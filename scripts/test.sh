@@ -29,6 +29,8 @@ ruff check $code_dirs
 ruff format --check $code_dirs
 step "mypy (strict on src)"
 mypy
+step "docs: mkdocs build --strict (no -q: it would hide the warnings --strict fails on)"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$(mktemp -d)"
 step "pytest (all layers, coverage)"
 rm -f .coverage .coverage.*
 pytest -p no:cacheprovider --cov --cov-report=term "$@"

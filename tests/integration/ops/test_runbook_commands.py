@@ -1,0 +1,70 @@
+"""Every command in every runbook runs, in a fresh EMILY_HOME, and exits as the runbook says.
+
+Commands run in document order (runbooks sorted by name) in one shared home, from the repository
+root with the project's .venv first on PATH, so a runbook cannot name a command or an option
+that does not exist. A command documented with ``# exits N when ...`` may exit 0 or N.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emily.ops.knowledge import RunbookCommand, runbook_commands
+
+ROOT = Path(__file__).resolve().parents[3]
+RUNBOOKS = sorted((ROOT / "ops" / "runbooks").glob("*.md"))
+
+
+def _unique() -> list[RunbookCommand]:
+    seen: dict[str, RunbookCommand] = {}
+    for path in RUNBOOKS:
+        for command in runbook_commands(path):
+            seen.setdefault(command.command, command)
+    return list(seen.values())
+
+
+COMMANDS = _unique()
+
+
+@pytest.fixture(scope="module")
+def shell_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("runbook") / "emily-home"
+    home.mkdir()
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        **os.environ,
+        "EMILY_HOME": str(home),
+        "EMILY_CONFIG": str(home.parent / "no-emily.toml"),
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MPLBACKEND": "Agg",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "COLUMNS": "120",
+    }
+
+
+def test_runbooks_name_commands() -> None:
+    assert len(COMMANDS) >= 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: f"{c.runbook}:{c.command[:40]}")
+def test_runbook_command_runs(command: RunbookCommand, shell_env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        ["bash", "-c", command.command],
+        cwd=ROOT,
+        env=shell_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode in command.allowed_exits, (
+        f"{command.runbook}: `{command.command}` exited {proc.returncode} "
+        f"(allowed {command.allowed_exits})\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    )

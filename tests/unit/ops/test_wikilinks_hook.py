@@ -1,0 +1,105 @@
+"""The ``[[wiki link]]`` MkDocs hook: resolution, labels, code left alone, dangling links fail."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+HOOK = ROOT / "docs" / "hooks" / "wikilinks.py"
+
+
+def _hook() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("wikilinks_under_test", HOOK)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def wl() -> ModuleType:
+    return _hook()
+
+
+@pytest.fixture
+def index(wl: ModuleType) -> dict[str, str]:
+    return wl.build_index(
+        [
+            ("notes/alpha-gating.md", "# Alpha gating\n\ntext"),
+            ("notes/index.md", "# Knowledge notes\n"),
+            ("runbooks/phase-drift.md", "# Phase drift\n"),
+            ("index.md", "# Emily Sovereign\n"),
+        ]
+    )
+
+
+def test_title_and_file_name_resolve_relative_to_the_page(
+    wl: ModuleType, index: dict[str, str]
+) -> None:
+    text, dangling = wl.render("See [[Alpha gating]] and [[phase-drift]].", "notes/x.md", index)
+    assert (
+        text == "See [Alpha gating](alpha-gating.md) and [phase-drift](../runbooks/phase-drift.md)."
+    )
+    assert dangling == []
+
+
+def test_label_and_anchor(wl: ModuleType, index: dict[str, str]) -> None:
+    text, _ = wl.render("[[Phase Drift#Resolution|fix it]]", "index.md", index)
+    assert text == "[fix it](runbooks/phase-drift.md#resolution)"
+
+
+def test_case_spaces_and_dashes_are_ignored(wl: ModuleType, index: dict[str, str]) -> None:
+    text, _ = wl.render("[[ALPHA_gating]]", "notes/y.md", index)
+    assert text == "[ALPHA_gating](alpha-gating.md)"
+
+
+def test_code_is_left_alone(wl: ModuleType, index: dict[str, str]) -> None:
+    source = "`[[Alpha gating]]`\n```\n[[Alpha gating]]\n```\n[[Alpha gating]]"
+    text, dangling = wl.render(source, "notes/z.md", index)
+    assert text.split("\n")[:4] == ["`[[Alpha gating]]`", "```", "[[Alpha gating]]", "```"]
+    assert text.split("\n")[4] == "[Alpha gating](alpha-gating.md)"
+    assert dangling == []
+
+
+def test_dangling_link_is_reported_and_kept(wl: ModuleType, index: dict[str, str]) -> None:
+    text, dangling = wl.render("[[No such page|x]]", "index.md", index)
+    assert dangling == ["No such page"]
+    assert text == "[[No such page|x]]"
+
+
+def _site(tmp_path: Path, note: str) -> subprocess.CompletedProcess[str]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# Home\n\nSee [[Other page]].\n")
+    (docs / "other.md").write_text(f"# Other page\n\n{note}\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        f"site_name: t\nhooks:\n  - {HOOK}\nnav:\n  - index.md\n  - other.md\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=tmp_path,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_strict_build_passes_with_resolved_links(tmp_path: Path) -> None:
+    proc = _site(tmp_path, "Back [[Home|home]].")
+    assert proc.returncode == 0, proc.stderr
+    assert '<a href="other/">Other page</a>' in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_strict_build_fails_on_a_dangling_link(tmp_path: Path) -> None:
+    proc = _site(tmp_path, "Broken: [[Nowhere at all]].")
+    assert proc.returncode != 0
+    assert "wiki link [[Nowhere at all]] matches no page" in proc.stderr
