@@ -90,7 +90,7 @@ def doctor(
         raise typer.Exit(code=1)
 
 
-app.command(name="run")(run_command.run)
+run_command.register_run_commands(app)
 register_ops_commands(app)
 register_features_commands(app)
 register_backup_commands(app)

@@ -13,10 +13,11 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from emily.core import InputError, system_clock
-from emily.core.settings import load_settings
+from emily.core import Clock, InputError, system_clock
+from emily.core.settings import EmilySettings, load_settings
 from emily.instinct import REFLEX_TABLE, CategoricalFeature, NumericFeature, StimulusSchema
 from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
+from emily.runtime.bus import STIMULI_END_KEY, STIMULI_KEY, BusStimuli, ResilientPublisher, ZenohBus
 from emily.runtime.champion import DEFAULT_MODEL, choose_cognition
 from emily.runtime.display import render
 from emily.runtime.stimuli import (
@@ -30,6 +31,8 @@ from emily.runtime.stimuli import (
 
 console = Console()
 SCHEMA_SAMPLE = 256
+FLUSH_TIMEOUT_S = 30.0
+PUBLISH_CHUNK = 64
 
 
 def infer_schema(first: list[Stimulus]) -> StimulusSchema | None:
@@ -53,7 +56,13 @@ def infer_schema(first: list[Stimulus]) -> StimulusSchema | None:
     return StimulusSchema(features=features)
 
 
-def _source(path: str | None, demo: bool, seed: int) -> tuple[Iterator[Stimulus], str]:
+def _source(
+    path: str | None, demo: bool, seed: int, bus_in: BusStimuli | None
+) -> tuple[Iterator[Stimulus], str]:
+    if bus_in is not None:
+        if demo or path is not None:
+            raise InputError("--bus-in reads stimuli from the bus: give no SOURCE and no --demo")
+        return iter(bus_in), "the bus"
     if demo:
         return demo_stream(demo_dataset(), seed=seed), "demo"
     if path is None or path == "-":
@@ -88,6 +97,24 @@ def run(
         str,
         typer.Option(help="Registered model whose @champion cognition starts from, if any."),
     ] = DEFAULT_MODEL,
+    journal: Annotated[
+        bool, typer.Option(help="Journal every answer as an episode in episodic memory.")
+    ] = True,
+    bus: Annotated[
+        bool,
+        typer.Option(
+            help="Publish answers (emily/answers) and hypotheses (emily/hypotheses) on the "
+            "Zenoh bus at EMILY_ZENOH_ENDPOINT."
+        ),
+    ] = False,
+    bus_in: Annotated[
+        bool,
+        typer.Option(
+            "--bus-in",
+            help="Read stimuli from the bus (emily/stimuli/**, e.g. from `emily publish`) "
+            "instead of SOURCE; ends at the publisher's end marker or --limit.",
+        ),
+    ] = False,
 ) -> None:
     """Run stimuli through nervous system → instinct → cognition, learning reflexes from labels.
 
@@ -103,7 +130,33 @@ def run(
     if demo:
         limit = limit or 1_500
         rate = rate or 250.0
-    stream, name = _source(source, demo, settings.seed)
+    session = ZenohBus(settings.zenoh_endpoint, "listen") if (bus or bus_in) else None
+    try:
+        _run(settings, clock, session, source, demo, limit, rate, cognition, live, model,
+             journal=journal, publish=bus, bus_in=bus_in)  # fmt: skip
+    finally:
+        if session is not None:
+            session.close()
+
+
+def _run(
+    settings: EmilySettings,
+    clock: Clock,
+    session: ZenohBus | None,
+    source: str | None,
+    demo: bool,
+    limit: int | None,
+    rate: float | None,
+    cognition: bool,
+    live: bool,
+    model: str,
+    *,
+    journal: bool,
+    publish: bool,
+    bus_in: bool,
+) -> None:
+    incoming = BusStimuli(session) if bus_in and session is not None else None
+    stream, name = _source(source, demo, settings.seed, incoming)
     stream = islice(stream, limit) if limit else stream
     schema: StimulusSchema | None
     if demo:
@@ -129,6 +182,8 @@ def run(
         clock=clock,
         cognition_model=choice.model if choice else None,
         cognition_variant=choice.variant if choice else "v1",
+        journal=journal,
+        bus=session if publish else None,
     )
     start = clock.monotonic()
     processed = 0
@@ -146,6 +201,10 @@ def run(
                 if processed % 50 == 0:
                     view.update(render(runtime, processed, clock.monotonic() - start))
             view.update(render(runtime, processed, clock.monotonic() - start))
+        if runtime.journal is not None:
+            runtime.journal.flush(timeout_s=FLUSH_TIMEOUT_S)
+        if runtime.bus is not None:
+            runtime.bus.drain(attempts=20)
     finally:
         runtime.close()
     if not live:
@@ -155,6 +214,26 @@ def run(
         f"[green]done[/green]: {processed:,} stimuli from {name}; "
         f"{len(runtime.reflexes):,} reflexes stored in {settings.home}"
     )
+    if runtime.journal is not None:
+        status = runtime.journal.status()
+        kept = (
+            f"; [yellow]{status.pending:,} pending[/yellow] in the journal outbox "
+            "(replayed when the store returns, on the next run)"
+            if status.pending
+            else ""
+        )
+        console.print(f"journal: {status.written:,} episodes written to episodic memory{kept}")
+    if runtime.bus is not None:
+        stats = runtime.bus.answers.stats
+        console.print(
+            f"bus: {stats.sent + stats.flushed:,} answers published, "
+            f"{runtime.bus.pending:,} still queued (no subscriber), {stats.dropped:,} dropped"
+        )
+    if incoming is not None and incoming.rejected:
+        console.print(
+            f"[yellow]bus[/yellow]: {incoming.rejected:,} malformed messages skipped "
+            f"(last: {incoming.last_error})"
+        )
 
 
 class _NoLive:
@@ -166,3 +245,53 @@ class _NoLive:
 
     def update(self, _: object) -> None:
         return None
+
+
+def publish(
+    source: Annotated[
+        str, typer.Argument(help="A .jsonl or .csv file of stimuli, or - for standard input.")
+    ],
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Pace at this many stimuli per second (default: no pacing)."),
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(min=0.0, help="Seconds to wait for a runtime to subscribe.")
+    ] = 30.0,
+) -> None:
+    """Publish stimuli on the bus for a runtime started with `emily run --bus-in`.
+
+    Stimuli are validated here first (a bad line stops before anything is sent), sent as JSON
+    lines on emily/stimuli/in, and followed by an end marker that ends the runtime's stream.
+    """
+    settings = load_settings()
+    clock = system_clock()
+    stream, _ = _source(source, False, settings.seed, None)
+    stimuli = list(stream)
+    with ZenohBus(settings.zenoh_endpoint, "connect") as session:
+        outbox = ResilientPublisher(session, f"{STIMULI_KEY}/in")
+        deadline = clock.monotonic() + wait
+        while not session.has_subscribers(f"{STIMULI_KEY}/in"):
+            if clock.monotonic() > deadline:
+                raise InputError(
+                    f"no runtime subscribed on {settings.zenoh_endpoint} within {wait:g} s; "
+                    "start one with `emily run --bus-in` first"
+                )
+            clock.sleep(0.05)
+        for i in range(0, len(stimuli), PUBLISH_CHUNK):
+            chunk = stimuli[i : i + PUBLISH_CHUNK]
+            outbox.publish("\n".join(s.model_dump_json() for s in chunk).encode())
+            if rate:
+                clock.sleep(len(chunk) / rate)
+        while outbox.pending and clock.monotonic() <= deadline + wait:
+            outbox.poll()
+            clock.sleep(0.05)
+        session.publish(STIMULI_END_KEY, str(len(stimuli)).encode())
+        clock.sleep(0.2)  # let the last messages leave before the session closes
+    console.print(f"published {len(stimuli):,} stimuli on {settings.zenoh_endpoint}")
+
+
+def register_run_commands(app: typer.Typer) -> None:
+    """Add ``emily run`` and ``emily publish`` to the CLI."""
+    app.command(name="run")(run)
+    app.command(name="publish")(publish)

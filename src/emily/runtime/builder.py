@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from emily.core import Clock, system_clock
 from emily.core.settings import EmilySettings
@@ -15,10 +15,15 @@ from emily.instinct import (
     StimulusSchema,
 )
 from emily.nervous_system import AlphaOscillatoryAttention, Regulator, RegulatorConfig
+from emily.runtime.bus import RuntimeBus, ZenohBus
+from emily.runtime.journal import EpisodeJournal, ProcessEpisodic
 from emily.runtime.loop import TriuneRuntime
 from emily.runtime.metrics import RuntimeMetrics
 from emily.runtime.stimuli import DemoDataset
 from emily.runtime.structure import CausalStructureSource, CognitionModel
+
+JOURNAL_FILE = "outbox.sqlite3"
+"""The journal's durable spill, under ``EMILY_HOME/journal``."""
 
 DEMO_FEATURES = ("alcohol", "flavanoids", "color_intensity", "hue")
 """Wine measurements the demo's cognition models: four give 543 DAGs, fast to sample."""
@@ -46,11 +51,16 @@ def build_runtime(
     metrics: RuntimeMetrics | None = None,
     cognition_model: CognitionModel | None = None,
     cognition_variant: str = "v1",
+    journal: bool = False,
+    bus: ZenohBus | None = None,
 ) -> TriuneRuntime:
     """A runtime whose reflexes persist in ``EMILY_HOME/lancedb`` (table ``table``).
 
     Cognition (when ``cognition_features`` are given) warm-starts from ``cognition_model``
     (see ``emily.runtime.champion``) or trains variant ``cognition_variant`` from scratch.
+    With ``journal``, every answer is journaled to episodic memory (see ``runtime.journal``);
+    with ``bus``, answers and hypotheses are published on it (see ``RuntimeBus``); the bus
+    session itself stays the caller's to close.
     """
     clock = clock or system_clock()
     encoder = StimulusEncoder(schema, dim=settings.hdc_dim, seed=settings.seed)
@@ -72,6 +82,24 @@ def build_runtime(
         if cognition_features
         else None
     )
+    metrics = metrics or RuntimeMetrics()
+    closers: list[Callable[[], None]] = []
+    episode_journal = None
+    if journal:
+        sink = ProcessEpisodic(settings)
+        episode_journal = EpisodeJournal(
+            sink,
+            settings.path("journal", JOURNAL_FILE),
+            regulator=regulator,
+            registry=metrics.registry,
+            clock=clock,
+        )
+        closers.append(sink.close)
+    runtime_bus = None
+    if bus is not None:
+        runtime_bus = RuntimeBus(
+            bus, regulator=regulator, on_health=lambda up: metrics.bus_up.set(float(up))
+        )
     return TriuneRuntime(
         encoder=encoder,
         reflexes=reflexes,
@@ -80,4 +108,7 @@ def build_runtime(
         metrics=metrics,
         cognition=cognition,
         clock=clock,
+        journal=episode_journal,
+        bus=runtime_bus,
+        on_close=closers,
     )

@@ -15,9 +15,10 @@ the queue is flushed in order: the "catches up when it returns" of the runtime c
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
@@ -56,7 +57,11 @@ class ZenohBus:
     def _publisher(self, key: str) -> zenoh.Publisher:
         publisher = self._publishers.get(key)
         if publisher is None:
-            publisher = self._session.declare_publisher(key)
+            # BLOCK, not Zenoh's default DROP: a message the bus accepted must arrive (the
+            # counts-match contract); the outbox, not a drop, absorbs a missing subscriber.
+            publisher = self._session.declare_publisher(
+                key, congestion_control=zenoh.CongestionControl.BLOCK
+            )
             self._publishers[key] = publisher
         return publisher
 
@@ -182,3 +187,161 @@ class ResilientPublisher:
             flushed += 1
         self.stats.flushed += flushed
         return flushed
+
+
+STIMULI_KEY = "emily/stimuli"
+"""Stimuli for a runtime: JSON lines (one or more stimuli per message) on ``emily/stimuli/in``."""
+STIMULI_END_KEY = "emily/stimuli/end"
+"""A message here (payload: the count published) ends a bus stimulus stream."""
+ANSWERS_KEY = "emily/answers"
+"""The runtime's answers, one ``Answer`` JSON per message (or a JSON array for a batch)."""
+HYPOTHESES_KEY = "emily/hypotheses"
+"""Cognition's hypothesis batches, one ``HypothesisBatch`` JSON per message."""
+
+
+class Regulated(Protocol):
+    """The part of the regulator the bus tells about its health."""
+
+    def report_dependency(self, name: str, up: bool) -> None: ...
+
+
+class RuntimeBus:
+    """The runtime's side of the bus: answers and hypotheses out, through outboxes.
+
+    Publishing never blocks the reflex path: while nobody subscribes, messages queue in
+    ``ResilientPublisher`` outboxes and a poller thread flushes them when a subscriber appears.
+    Health: the bus counts as *down* (``report_dependency("bus", False)``, ``emily_bus_up`` 0)
+    when the answer subscriber it had is gone; before the first subscriber ever appears the
+    runtime is simply not observed yet, which is not a fault (``emily run --bus`` with nobody
+    listening must still let cognition run).
+    """
+
+    def __init__(
+        self,
+        bus: ZenohBus,
+        *,
+        regulator: Regulated | None = None,
+        on_health: Callable[[bool], None] | None = None,
+        poll_s: float = 0.05,
+        capacity: int = 100_000,
+    ) -> None:
+        self.bus = bus
+        self.answers = ResilientPublisher(bus, ANSWERS_KEY, capacity)
+        self.hypotheses = ResilientPublisher(bus, HYPOTHESES_KEY, capacity)
+        self._regulator = regulator
+        self._on_health = on_health
+        self._seen_peer = False
+        self._down = False
+        self._stop = threading.Event()
+        self._poll_s = poll_s
+        self._thread = threading.Thread(target=self._poll, name="emily-bus", daemon=True)
+        self._thread.start()
+
+    def publish_answer(self, payload: bytes) -> None:
+        self.answers.publish(payload)
+
+    def publish_hypotheses(self, payload: bytes) -> None:
+        self.hypotheses.publish(payload)
+
+    @property
+    def degraded(self) -> bool:
+        """True while answers are queued because their subscriber is gone."""
+        return self._down
+
+    @property
+    def pending(self) -> int:
+        return self.answers.pending + self.hypotheses.pending
+
+    def check(self) -> None:
+        """Flush what can be flushed and update health (the poller calls this)."""
+        self.answers.poll()
+        self.hypotheses.poll()
+        up = not self.answers.degraded
+        self._seen_peer = self._seen_peer or up
+        down = self._seen_peer and not up
+        if down != self._down:
+            self._down = down
+            if self._regulator is not None:
+                self._regulator.report_dependency("bus", not down)
+        if self._on_health is not None:
+            self._on_health(up)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            try:
+                self.check()
+            except Exception:  # a closing session must not kill the poller with a traceback
+                continue
+
+    def drain(self, attempts: int = 200) -> bool:
+        """Flush the outboxes while a subscriber is there; ``True`` when nothing is left."""
+        for _ in range(attempts):
+            self.check()
+            if not self.pending:
+                return True
+            self._stop.wait(self._poll_s)
+        return not self.pending
+
+    def close(self) -> None:
+        """Stop the poller (the ``ZenohBus`` belongs to whoever opened it)."""
+        self._stop.set()
+        self._thread.join(5.0)
+
+
+class BusStimuli:
+    """An iterator of stimuli that arrive on the bus, ending at an end marker or ``limit``.
+
+    Parsing happens on Zenoh's thread (a bad line is counted and skipped: another process's
+    bad input must not stop this runtime); the iterator hands stimuli to the caller's thread.
+    """
+
+    def __init__(
+        self,
+        bus: ZenohBus,
+        *,
+        limit: int | None = None,
+        idle_timeout_s: float | None = None,
+    ) -> None:
+        from emily.runtime.stimuli import parse_stimuli
+
+        self._parse = parse_stimuli
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._limit = limit
+        self._idle = idle_timeout_s
+        self.received = 0
+        self.rejected = 0
+        self.last_error: str | None = None
+        self.expected: int | None = None
+        bus.subscribe(f"{STIMULI_KEY}/**", self._on_message)
+
+    def _on_message(self, key: str, payload: bytes) -> None:
+        if key == STIMULI_END_KEY:
+            self._queue.put(_End(int(payload or b"0")))
+            return
+        try:
+            stimuli = self._parse(payload.decode("utf-8"), f"bus:{key}")
+        except Exception as exc:  # InputError or bad UTF-8: counted, reported, skipped
+            self.rejected += 1
+            self.last_error = str(exc)
+            return
+        for stimulus in stimuli:
+            self._queue.put(stimulus)
+
+    def __iter__(self) -> Iterator[Any]:
+        yielded = 0
+        while self._limit is None or yielded < self._limit:
+            try:
+                item = self._queue.get(timeout=self._idle)
+            except queue.Empty:
+                return
+            if isinstance(item, _End):  # messages arrive in order: nothing is left behind it
+                self.expected = item.count
+                return
+            self.received += 1
+            yielded += 1
+            yield item
+
+
+@dataclass(frozen=True)
+class _End:
+    count: int

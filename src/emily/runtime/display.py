@@ -43,6 +43,20 @@ def render(runtime: TriuneRuntime, processed: int, elapsed_s: float) -> Group:
         f"power {alpha.effective_power:.2f}",
     )
     stats.add_row("nervous system", str(runtime.regulator.state))
+    if runtime.journal is not None:
+        journal = runtime.journal.status()
+        health = "" if journal.up else " [red]store down: spilling to outbox[/red]"
+        stats.add_row(
+            "journal", f"{journal.written:,} written / {journal.pending:,} pending{health}"
+        )
+    if runtime.bus is not None:
+        bus = runtime.bus
+        health = " [red]degraded[/red]" if bus.degraded else ""
+        stats.add_row(
+            "bus",
+            f"{bus.answers.stats.sent + bus.answers.stats.flushed:,} answers sent / "
+            f"{bus.pending:,} queued{health}",
+        )
     hypotheses = Table(title="latest hypotheses (causal structure)", expand=True)
     hypotheses.add_column("share", justify="right", width=6)
     hypotheses.add_column("graph")

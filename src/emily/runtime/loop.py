@@ -12,17 +12,26 @@ Per stimulus, on the caller's thread and allocation-light (this is the reflex pa
 6. if the stimulus carries a teaching label and the answer was a miss or wrong, the pair is
    handed to the ``Teacher``, which learns reflexes in batches on its own thread: a durable
    reflex write costs milliseconds (LanceDB write-through), far more than an answer, so it must
-   never happen on the reflex path. This is how the demo's hit ratio climbs.
+   never happen on the reflex path. This is how the demo's hit ratio climbs;
+7. the answer is appended to the episodic ``EpisodeJournal`` (a deque append; the graph write
+   happens in batches on the journal's thread) and published on the bus (``RuntimeBus``, whose
+   outbox queues while nobody listens).
+
+``handle_many`` answers a batch the same way with one vectorised gate call and one batched
+reflex scan; each answer's latency is then the batch's (its answer exists when the batch ends).
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import queue
 import threading
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from datetime import datetime
 from typing import Literal, Protocol
 
 import numpy as np
@@ -30,8 +39,10 @@ import numpy as np
 from emily.core import Clock, SovereignModel, system_clock
 from emily.instinct import ReflexHit, ReflexMemory, StimulusEncoder
 from emily.nervous_system import AlphaOscillatoryAttention, Regulator, Route
+from emily.runtime.bus import RuntimeBus
+from emily.runtime.journal import EpisodeJournal, JournalEntry
 from emily.runtime.metrics import RuntimeMetrics, Tier
-from emily.runtime.stimuli import Stimulus
+from emily.runtime.stimuli import FeatureValue, Stimulus
 
 UNSURE_BELOW = 0.85
 """Similarity under which a reflex hit still asks cognition for hypotheses (if routed)."""
@@ -200,7 +211,13 @@ class TriuneRuntime:
         clock: Clock | None = None,
         learn_confidence: float = 0.8,
         hypotheses_kept: int = 32,
+        journal: EpisodeJournal | None = None,
+        bus: RuntimeBus | None = None,
+        on_close: Sequence[Callable[[], None]] = (),
+        run_id: str | None = None,
     ) -> None:
+        """``journal`` and ``bus`` are optional; both are closed by :meth:`close`, then the
+        ``on_close`` callables run (the builder closes the stores it opened there)."""
         self.encoder = encoder
         self.reflexes = reflexes
         self.attention = attention
@@ -218,6 +235,11 @@ class TriuneRuntime:
             else None
         )
         self.teacher = Teacher(reflexes, learn_confidence)
+        self.journal = journal
+        self.bus = bus
+        self._on_close = list(on_close)
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self._episode_seq = itertools.count()
         self._states = [str(s) for s in type(regulator.state)]
         regulator.add_listener(lambda t: self.metrics.set_state(str(t.to_state), self._states))
         self.metrics.set_state(str(regulator.state), self._states)
@@ -231,7 +253,9 @@ class TriuneRuntime:
         self.metrics.tier_latency.labels(tier=Tier.NERVOUS_SYSTEM).observe(gated - start)
         if route is Route.SUPPRESS:
             self.metrics.gate_signals.labels(outcome="suppressed").inc()
-            return self._finish(stimulus, start, gain, route, None, offered=False)
+            answer = self._finish(stimulus, start, gain, route, None, offered=False)
+            self._record(stimulus, answer)
+            return answer
         self.metrics.gate_signals.labels(outcome="passed").inc()
 
         vector = self.encoder.encode(stimulus.payload)
@@ -251,7 +275,133 @@ class TriuneRuntime:
         answer = self._finish(stimulus, start, gain, route, hit, offered=offered)
         if self._teach(stimulus, vector, hit):  # after the answer: learning is not answering
             answer = answer.model_copy(update={"learned": True})
+        self._record(stimulus, answer)
         return answer
+
+    def handle_many(self, stimuli: Sequence[Stimulus]) -> list[Answer]:
+        """Answer a batch on the reflex path: one gate call, one batched scan, bulk bookkeeping.
+
+        The same steps as :meth:`handle`; every answer's ``latency_s`` is the whole batch's,
+        since no answer of the batch exists before the batch ends.
+        """
+        n = len(stimuli)
+        if n == 0:
+            return []
+        start = self.clock.monotonic()
+        salience = np.fromiter((s.salience for s in stimuli), np.float64, n)
+        gains = self.attention.gate(salience).gain.tolist()
+        routes = [self.regulator.route(g) for g in gains]
+        gated = self.clock.monotonic()
+        passed = [i for i, r in enumerate(routes) if r is not Route.SUPPRESS]
+        hits: list[ReflexHit | None] = [None] * n
+        vectors: dict[int, np.ndarray] = {}
+        if passed:
+            packed = self._encode_batch([stimuli[i].payload for i in passed])
+            for i, row, result in zip(
+                passed, packed, self.reflexes.lookup_batch(packed), strict=True
+            ):
+                vectors[i] = row
+                hits[i] = result if isinstance(result, ReflexHit) else None
+        looked_up = self.clock.monotonic()
+        offered = [False] * n
+        if self.cognition is not None:
+            for i in passed:
+                hit = hits[i]
+                unsure = hit is None or hit.similarity < UNSURE_BELOW
+                if unsure and routes[i] is Route.REFLEX_THEN_COGNITION:
+                    offered[i] = self.cognition.offer(stimuli[i])
+        latency = self.clock.monotonic() - start
+        self.regulator.report_latency(latency)
+        state = str(self.regulator.state)
+        answers = [
+            self._batch_answer(stimuli[i], routes[i], gains[i], hits[i], latency, state, offered[i])
+            for i in range(n)
+        ]
+        self._count_batch(answers, stimuli, hits, passed, gated - start, looked_up - gated)
+        for i in passed:
+            if self._teach(stimuli[i], vectors[i], hits[i]):
+                answers[i] = answers[i].model_copy(update={"learned": True})
+        if self.journal is not None:
+            now = self.clock.now()
+            self.journal.extend(
+                self._entry(s, a, now) for s, a in zip(stimuli, answers, strict=True)
+            )
+        if self.bus is not None:
+            for answer in answers:
+                self.bus.publish_answer(answer.model_dump_json().encode())
+        return answers
+
+    def _encode_batch(self, payloads: list[dict[str, FeatureValue] | str]) -> np.ndarray:
+        """One packed row per payload; vectorised when the encoder offers ``encode_many``.
+
+        Encoding dominates the reflex path (a bundle of D-bit vectors per stimulus), so an
+        encoder with a batch method (same bits, one pass over the batch) is used for records.
+        """
+        encode_many = getattr(self.encoder, "encode_many", None)
+        if encode_many is not None and all(isinstance(p, dict) for p in payloads):
+            batch: np.ndarray = encode_many(payloads)
+            return batch
+        return np.stack([self.encoder.encode(p) for p in payloads])
+
+    @staticmethod
+    def _batch_answer(
+        stimulus: Stimulus,
+        route: Route,
+        gain: float,
+        hit: ReflexHit | None,
+        latency: float,
+        state: str,
+        offered: bool,
+    ) -> Answer:
+        tier: Literal["instinct", "none", "suppressed"] = (
+            "suppressed" if route is Route.SUPPRESS else "instinct" if hit else "none"
+        )
+        return Answer.model_construct(
+            stimulus_id=stimulus.id,
+            route=route,
+            state=state,
+            gain=gain,
+            tier=tier,
+            response=hit.response if hit else None,
+            similarity=hit.similarity if hit else None,
+            latency_s=latency,
+            cognition_offered=offered,
+            learned=False,
+        )
+
+    def _count_batch(
+        self,
+        answers: Sequence[Answer],
+        stimuli: Sequence[Stimulus],
+        hits: Sequence[ReflexHit | None],
+        passed: Sequence[int],
+        gate_s: float,
+        instinct_s: float,
+    ) -> None:
+        """Metrics and tier counts for a batch, in bulk (per-stimulus shares of each tier)."""
+        n = len(answers)
+        found = sum(1 for i in passed if hits[i] is not None)
+        m = self.metrics
+        m.gate_signals.labels(outcome="suppressed").inc(n - len(passed))
+        m.gate_signals.labels(outcome="passed").inc(len(passed))
+        m.reflex_lookups.labels(result="hit").inc(found)
+        m.reflex_lookups.labels(result="miss").inc(len(passed) - found)
+        gate_hist = m.tier_latency.labels(tier=Tier.NERVOUS_SYSTEM)
+        for _ in range(n):
+            gate_hist.observe(gate_s / n)
+        if passed:
+            instinct_hist = m.tier_latency.labels(tier=Tier.INSTINCT)
+            for _ in passed:
+                instinct_hist.observe(instinct_s / len(passed))
+        labelled = [(hits[i], stimuli[i].label) for i in passed if stimuli[i].label is not None]
+        tiers = Counter(a.tier for a in answers)
+        with self._lock:
+            self.tiers.update(tiers)
+            self.latencies.extend(a.latency_s for a in answers)
+            for hit, label in labelled:
+                if hit is not None:
+                    self.tiers["labelled_hits"] += 1
+                    self.tiers["correct_hits"] += hit.response == label
 
     def _teach(self, stimulus: Stimulus, vector: np.ndarray, hit: ReflexHit | None) -> bool:
         if stimulus.label is None or (hit is not None and hit.response == stimulus.label):
@@ -277,7 +427,7 @@ class TriuneRuntime:
         with self._lock:
             self.tiers[tier] += 1
             self.latencies.append(latency)
-        return Answer(
+        return Answer.model_construct(  # every field is made valid here: no re-validation
             stimulus_id=stimulus.id,
             route=route,
             state=str(self.regulator.state),
@@ -290,7 +440,31 @@ class TriuneRuntime:
             learned=False,
         )
 
+    def _record(self, stimulus: Stimulus, answer: Answer) -> None:
+        """Journal the answer and publish it on the bus (both non-blocking)."""
+        if self.journal is not None:
+            self.journal.append(self._entry(stimulus, answer, self.clock.now()))
+        if self.bus is not None:
+            self.bus.publish_answer(answer.model_dump_json().encode())
+
+    def _entry(self, stimulus: Stimulus, answer: Answer, now: datetime) -> JournalEntry:
+        response = answer.response or ""
+        return JournalEntry(
+            id=f"{self.run_id}-{next(self._episode_seq)}",
+            timestamp=now,
+            stimulus=stimulus,
+            response=response,
+            confirmed=stimulus.label is not None and stimulus.label == answer.response,
+            confidence=answer.similarity or 0.0,
+            hypotheses=(),
+            tier=answer.tier,
+            gain=answer.gain,
+            state=answer.state,
+            latency_s=answer.latency_s,
+        )
+
     def _receive(self, batch: HypothesisBatch) -> None:
+        self._record_hypotheses(batch)
         self.metrics.hypothesis_diversity.set(batch.diversity)
         self.metrics.cognition_latency.observe(batch.latency_s)
         if batch.mode_collapse:
@@ -305,8 +479,41 @@ class TriuneRuntime:
             latest = self.hypotheses[-1] if self.hypotheses else None
             return dict(self.tiers), list(self.latencies), latest
 
+    def _record_hypotheses(self, batch: HypothesisBatch) -> None:
+        """A cognition answer is an episode too: the window it explains, its hypotheses."""
+        if self.bus is not None:
+            self.bus.publish_hypotheses(batch.model_dump_json().encode())
+        if self.journal is None or not batch.stimulus_ids:
+            return
+        ids = batch.stimulus_ids
+        window = f"cognition window {ids[0]} .. {ids[-1]} ({len(ids)} stimuli)"
+        best = max(batch.hypotheses, key=lambda h: h.share, default=None)
+        self.journal.append(
+            JournalEntry(
+                id=f"{self.run_id}-{next(self._episode_seq)}",
+                timestamp=self.clock.now(),
+                stimulus=Stimulus.model_construct(
+                    id=ids[-1], features=None, text=window, salience=1.0, label=None
+                ),
+                response=best.description if best else "",
+                confirmed=False,
+                confidence=best.share if best else 0.0,
+                hypotheses=tuple(h.description for h in batch.hypotheses),
+                tier="cognition",
+                gain=1.0,
+                state=str(self.regulator.state),
+                latency_s=batch.latency_s,
+            )
+        )
+
     def close(self) -> None:
-        """Finish background work (queued lessons and cognition requests)."""
+        """Finish background work (queued lessons, cognition requests, the journal, the bus)."""
         self.teacher.close()
         if self.cognition is not None:
             self.cognition.close()
+        if self.journal is not None:
+            self.journal.close()
+        if self.bus is not None:
+            self.bus.close()
+        for closer in self._on_close:
+            closer()
