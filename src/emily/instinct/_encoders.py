@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 import numpy as np
@@ -31,7 +31,7 @@ from emily.instinct._errors import (
     SchemaDriftError,
     UnknownFeatureError,
 )
-from emily.instinct._hdc import DEFAULT_DIM, Packed, bundle, n_bytes, permute
+from emily.instinct._hdc import DEFAULT_DIM, Packed, bundle, bundle_many, n_bytes, permute
 
 
 class NumericFeature(SovereignModel):
@@ -115,6 +115,20 @@ class StimulusEncoder:
 
     def encode_record(self, record: Mapping[str, object]) -> Packed:
         """``bundle(key XOR value)`` over the schema's features (all required, none extra)."""
+        return bundle(self._bound_parts(record), self.dim)
+
+    def encode_many(self, records: Sequence[Mapping[str, object]]) -> np.ndarray:
+        """:meth:`encode_record` of each record, as rows of one array (same bits, batched).
+
+        Every record is validated as ``encode_record`` validates it; the bundling of the whole
+        batch is one bit-sliced majority (:func:`bundle_many`), several times cheaper per record.
+        """
+        if not records:
+            return np.zeros((0, self.dim // 8), dtype=np.uint8)
+        return bundle_many(np.stack([self._bound_parts(r) for r in records]), self.dim)
+
+    def _bound_parts(self, record: Mapping[str, object]) -> np.ndarray:
+        """``key XOR value`` for each schema feature of ``record`` (sorted by name)."""
         if not record:
             raise EmptyStimulusError("empty stimulus: expected at least one feature")
         if self.schema is None:
@@ -128,7 +142,7 @@ class StimulusEncoder:
             )
         parts = [self._keys[name] ^ self._value(name, spec, record[name]) for name, spec in
                  sorted(expected.items())]  # fmt: skip
-        return bundle(np.stack(parts), self.dim)
+        return np.stack(parts)
 
     def _value(self, name: str, spec: NumericFeature | CategoricalFeature, value: object) -> Packed:
         if isinstance(spec, NumericFeature):

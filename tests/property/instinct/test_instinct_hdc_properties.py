@@ -22,6 +22,7 @@ from emily.instinct import (
     to_torchhd,
     unpack,
 )
+from emily.instinct._hdc import bundle_many
 
 DIMS = st.sampled_from([8, 64, 256, 1024, 10_000])
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
@@ -120,3 +121,16 @@ def test_a_reloaded_memory_answers_identically(seed: int, n: int, noise: float) 
     queries = np.concatenate([stimuli ^ flips, random_hv(dim, rng, n=3)])
     reloaded = ReflexMemory(dim, store=memory.store, clock=ManualClock())
     assert reloaded.lookup_batch(queries) == memory.lookup_batch(queries)
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 9), n=st.integers(1, 5), seed=st.integers(0, 2**32 - 1))
+def test_bundle_many_equals_bundle_row_by_row(k: int, n: int, seed: int) -> None:
+    """The bit-sliced batch majority gives exactly ``bundle``'s bits, ties included."""
+    dim = 8 * 37  # not a multiple of 64 bits: exercises the padding
+    rng = np.random.default_rng(seed)
+    stacks = rng.integers(0, 256, size=(n, k, dim // 8), dtype=np.uint8)
+    batched = bundle_many(stacks, dim)
+    assert batched.shape == (n, dim // 8)
+    for row, stack in zip(batched, stacks, strict=True):
+        assert np.array_equal(row, bundle(stack, dim))

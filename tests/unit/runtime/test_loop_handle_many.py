@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from emily.core import ManualClock
+from itertools import islice
+
+import numpy as np
+import pytest
+
+from emily.core import EmilyError, ManualClock
 from emily.instinct import NumericFeature, ReflexMemory, StimulusEncoder, StimulusSchema
 from emily.nervous_system import AlphaOscillatoryAttention, Regulator
 from emily.runtime.loop import TriuneRuntime
@@ -75,3 +80,19 @@ def test_batch_metrics_are_counted_in_bulk() -> None:
     assert 'emily_reflex_lookups_total{result="miss"} 1.0' in text
     assert 'emily_tier_latency_seconds_count{tier="instinct"} 6.0' in text
     runtime.close()
+
+
+def test_encode_many_matches_encode_and_validates_every_record() -> None:
+    from emily.runtime.builder import demo_schema
+    from emily.runtime.stimuli import demo_dataset, demo_stream
+
+    dataset = demo_dataset()
+    encoder = StimulusEncoder(demo_schema(dataset), dim=2048, seed=3)
+    records = [s.features for s in islice(demo_stream(dataset, seed=1), 64)]
+    batch = encoder.encode_many(records)
+    assert all(
+        np.array_equal(row, encoder.encode(r)) for row, r in zip(batch, records, strict=True)
+    )
+    bad = [records[0], {**records[1], "alcohol": "strong"}]
+    with pytest.raises(EmilyError, match="numeric"):
+        encoder.encode_many(bad)
