@@ -14,7 +14,7 @@ started=${EMILY_TEST_STARTED:-$(date +%s)}
 record() {
   local rc=$? report_dir=${EMILY_HOME:-.emily}/reports coverage=null
   mkdir -p "$report_dir"
-  [[ $rc == 0 ]] && coverage=$(coverage report --format=total 2>/dev/null || echo null)
+  [[ $rc == 0 ]] && coverage=$(coverage report --format=total --precision=2 2>/dev/null || echo null)
   printf '{"started_at": %s, "finished_at": %s, "seconds": %s, "passed": %s, "coverage_percent": %s, "ci": %s}\n' \
     "$started" "$(date +%s)" "$(($(date +%s) - started))" "$([[ $rc == 0 ]] && echo true || echo false)" \
     "$coverage" "$([[ ${CI:-} == true ]] && echo true || echo false)" >"$report_dir/test-run.json"
