@@ -166,6 +166,9 @@ def create_app(
     @protected.post("/stimuli", tags=["runtime"])
     def stimulus(body: Stimulus) -> Answer:
         """Answer one stimulus on the reflex path."""
+        # Validate before the gate: a suppressed stimulus is never encoded, and a malformed one
+        # must be refused whatever the alpha phase happens to be when it arrives.
+        runtime.encoder.encode(body.payload)
         return runtime.handle(body)
 
     @protected.post("/stimuli/batch", tags=["runtime"])
