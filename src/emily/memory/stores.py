@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from emily.core import Clock, system_clock
+from emily.core.closing import Closing
 from emily.core.settings import EmilySettings
 from emily.memory._lance import connect_lance, lance_uri
 from emily.memory.consolidation import SleepConsolidation, shutdown_dbos
@@ -18,7 +18,7 @@ from emily.memory.semantic import SemanticMemory
 
 
 @dataclass
-class Memory:
+class Memory(Closing):
     """Episodic, semantic and reflexive memory of one ``EMILY_HOME``; close it when done."""
 
     settings: EmilySettings
@@ -37,17 +37,6 @@ class Memory:
         """Stop DBOS (runs in flight resume next time) and the embedded graph server."""
         shutdown_dbos()
         self.episodic.close()
-
-    def __enter__(self) -> Memory:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def open_memory(

@@ -20,11 +20,11 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol
 
 import zenoh
 
+from emily.core.closing import Closing
 from emily.core.errors import InputError
 
 Role = Literal["listen", "connect"]
@@ -45,7 +45,7 @@ def zenoh_config(endpoint: str, role: Role) -> zenoh.Config:
     return config
 
 
-class ZenohBus:
+class ZenohBus(Closing):
     """One Zenoh peer session: publish bytes on a key, subscribe with a callback."""
 
     def __init__(self, endpoint: str, role: Role) -> None:
@@ -90,17 +90,6 @@ class ZenohBus:
         for publisher in self._publishers.values():
             publisher.undeclare()  # type: ignore[no-untyped-call]
         self._session.close()  # type: ignore[no-untyped-call]
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class PeerLink(Protocol):

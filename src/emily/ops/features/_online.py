@@ -13,10 +13,10 @@ import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from emily.core import InputError, SovereignModel
+from emily.core.closing import Closing
 from emily.ops.features._codec import (
     decode_number,
     decode_timestamp,
@@ -161,7 +161,7 @@ class RedisOnlineStore:
         self._client.close()
 
 
-class OnlineFeatures:
+class OnlineFeatures(Closing):
     """The runtime's feature lookups: ``features.get(["ep_1"])`` -> one dict per episode.
 
     Example:
@@ -186,17 +186,6 @@ class OnlineFeatures:
 
     def close(self) -> None:
         self._store.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def open_online_store(config: FeatureStoreConfig) -> OnlineStore:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from emily.core import InputError
+from emily.core.closing import Closing
 from emily.ops.features._online import FeatureRow, OnlineStore
 
 FEATURES_KEY = "emily/features/alpha"
@@ -50,7 +50,7 @@ class StreamStats:
     failed_writes: int = 0
 
 
-class FeatureStreamWriter:
+class FeatureStreamWriter(Closing):
     """Subscribe to live features on the bus and write them, batched, to the online store."""
 
     def __init__(
@@ -122,14 +122,3 @@ class FeatureStreamWriter:
         self._stop.set()
         self._flusher.join()
         self.flush()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
