@@ -93,9 +93,9 @@ def bind(a: Packed, b: Packed) -> Packed:
 def bundle(vectors: Packed | Sequence[Packed], dim: int, tiebreak: Packed | None = None) -> Packed:
     """Bitwise majority of ``n`` vectors (shape ``(n, B)``) with deterministic tie-breaking.
 
-    With an even count a bit can tie; it then takes the bit of ``tiebreak`` (default: a fixed
-    vector seeded by the dimension alone), the usual "add one random vector" rule, made
-    reproducible.
+    With an even count a bit can tie; it then takes the bit of ``tiebreak`` (default:
+    :func:`derived_tie` of the members, the usual "add one random vector" rule made reproducible
+    without making every bundle share one vector).
     """
     stack = check_packed(np.asarray(vectors, dtype=np.uint8), dim, batch=True)
     if stack.shape[0] == 0:
@@ -109,7 +109,7 @@ def bundle(vectors: Packed | Sequence[Packed], dim: int, tiebreak: Packed | None
     bits = twice > n
     ties = twice == n
     if ties.any():
-        tie = tiebreak if tiebreak is not None else tie_vector(dim)
+        tie = tiebreak if tiebreak is not None else derived_tie(stack, dim)
         bits = np.where(ties, np.unpackbits(check_packed(tie, dim, batch=False)) == 1, bits)
     return np.packbits(bits)
 
@@ -140,10 +140,10 @@ def bundle_many(stacks: np.ndarray, dim: int) -> np.ndarray:
             np.bitwise_xor(plane, carry, out=plane)
             carry = nxt
     bits = _count_at_least(planes, k // 2 + 1)
-    if k % 2 == 0:  # a bit whose count is exactly k/2 takes the tie vector's bit
+    if k % 2 == 0:  # a bit whose count is exactly k/2 takes the derived tie vector's bit
         ties = _count_at_least(planes, k // 2) & ~bits
-        tie = np.zeros(words * 8, dtype=np.uint8)
-        tie[:width] = tie_vector(dim)
+        tie = np.zeros((n, words * 8), dtype=np.uint8)
+        tie[:, :width] = derived_tie(stacks, dim)
         bits |= ties & tie.view(np.uint64)
     out: np.ndarray = bits.view(np.uint8)[:, :width].copy()
     return out
@@ -164,8 +164,41 @@ def _count_at_least(planes: list[np.ndarray], threshold: int) -> np.ndarray:
 
 
 def tie_vector(dim: int) -> Packed:
-    """The default tie-breaking vector of :func:`bundle` (seeded by ``dim`` only)."""
+    """A fixed vector seeded by ``dim`` only: ties of :func:`from_bipolar` without members."""
     return random_hv(dim, seeded_rng(0, f"bundle-tie/{dim}"))
+
+
+def derived_tie(stack: np.ndarray, dim: int) -> Packed:
+    """The tie-breaking vector of a bundle: ``rho(x_1 XOR ... XOR x_n) XOR t_D``.
+
+    Why: a tie vector shared by every bundle makes unrelated even bundles agree wherever both
+    tie (for ``n = 2``, half the bits tie, so two unrelated bundles sit at
+    ``1/4 + 3/4 * 1/2 = 0.625`` instead of 0.5). A hash of the members would fix that but
+    break locality: two records that differ in one feature would get unrelated ties. The
+    rotated parity is a *bitwise* function of the members, so
+
+    * it is independent of the members at the bit it breaks (the parity comes from bit
+      ``i - 1``), so a bundle keeps its expected similarity to each member;
+    * unrelated bundles get independent ties (their similarity is 0.5 +- ``0.5 / sqrt(D)``);
+    * inputs that differ in ``m`` bits change the tie in at most ``m`` bits (locality);
+    * it is symmetric in the members (order does not matter), like the majority itself.
+
+    XOR with the fixed ``t_D`` (:func:`tie_vector`) keeps degenerate stacks (``a, a, b, b``,
+    whose parity is all zeros) from breaking every tie the same way.
+
+    Args:
+        stack: Packed members ``(..., n, B)``; the tie of each stack is returned.
+        dim: Dimension in bits.
+
+    Returns:
+        Packed ``(..., B)``.
+    """
+    parity = np.bitwise_xor.reduce(stack, axis=-2)  # (..., B)
+    # rho^1 on packed MSB-first bytes: each bit moves one place right, the last bit wraps to 0
+    carried = (np.roll(parity, 1, axis=-1) & 1) << 7
+    rotated = (parity >> 1) | carried
+    out: Packed = rotated ^ tie_vector(dim)
+    return out
 
 
 def permute(hv: Packed, dim: int, shift: int = 1) -> Packed:
@@ -186,7 +219,19 @@ def hamming(a: Packed, b: Packed) -> npt.NDArray[np.int64] | int:
 
 
 def similarity(a: Packed, b: Packed, dim: int) -> npt.NDArray[np.float64] | float:
-    """Normalised Hamming similarity ``1 - hamming / D`` in ``[0, 1]``."""
+    """Normalised Hamming similarity ``1 - hamming / D`` in ``[0, 1]``.
+
+    Raises:
+        HypervectorError: ``a`` or ``b`` is not ``dim / 8`` bytes wide on its last axis (a
+            wrong ``dim`` would silently rescale every similarity).
+    """
+    width = n_bytes(dim)
+    wide_a, wide_b = np.shape(a)[-1:], np.shape(b)[-1:]
+    if wide_a != (width,) or wide_b != (width,):
+        raise HypervectorError(
+            f"similarity at dim {dim} needs {width} bytes per vector; got a of shape "
+            f"{np.shape(a)} and b of shape {np.shape(b)}"
+        )
     dist = hamming(a, b)
     if isinstance(dist, int):
         return 1.0 - dist / dim
@@ -227,16 +272,17 @@ def from_bipolar(values: npt.ArrayLike, dim: int, tiebreak: Packed | None = None
 
 
 def weighted_bundle(vectors: Packed, weights: npt.ArrayLike, dim: int) -> Packed:
-    """MAP bundle: ``sign(sum_i w_i * bipolar(x_i))``, ties by the default tie vector.
+    """MAP bundle: ``sign(sum_i w_i * bipolar(x_i))``, ties by :func:`derived_tie`.
 
     Weights let a bundle lean towards some members (e.g. more confident observations); with
-    equal weights this is :func:`bundle`.
+    equal weights this is :func:`bundle` (same bits, ties included).
     """
     stack = check_packed(vectors, dim, batch=True)
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (stack.shape[0],) or not np.isfinite(w).all():
         raise HypervectorError(f"expected {stack.shape[0]} finite weights, got {w!r}")
-    return from_bipolar(w @ to_bipolar(stack, dim).astype(np.float64), dim)
+    sums = w @ to_bipolar(stack, dim).astype(np.float64)
+    return from_bipolar(sums, dim, tiebreak=derived_tie(stack, dim))
 
 
 def cosine(a: Bipolar, b: Bipolar) -> float:

@@ -24,7 +24,7 @@ from emily.instinct import (
     unpack,
     weighted_bundle,
 )
-from emily.instinct._hdc import n_bytes, tie_vector
+from emily.instinct._hdc import derived_tie, n_bytes, tie_vector
 
 D = 10_000
 
@@ -81,8 +81,32 @@ def test_ties_take_the_tiebreak_bits_deterministically() -> None:
     ones = pack([1] * 8, 8)
     assert unpack(bundle(rows, 8, tiebreak=ones), 8).tolist() == [1, 1, 1, 0, 1, 1, 1, 0]
     assert np.array_equal(bundle(rows, 8), bundle(rows, 8))
-    tie = unpack(tie_vector(8), 8)
-    assert unpack(bundle(rows, 8), 8)[0] == tie[0]
+    # default: rho(parity of the members) XOR the fixed vector, at the tied bits only
+    tie = unpack(permute(rows[0] ^ rows[1], 8, 1) ^ tie_vector(8), 8)
+    got = unpack(bundle(rows, 8), 8)
+    tied = unpack(rows[0] ^ rows[1], 8) == 1
+    assert got[tied].tolist() == tie[tied].tolist()
+    assert np.array_equal(bundle(rows[::-1], 8), bundle(rows, 8))  # order does not matter
+
+
+def test_derived_tie_rotates_like_permute() -> None:
+    stack = random_hv(8 * 37, seeded_rng(3, "tie"), n=4)
+    parity = stack[0] ^ stack[1] ^ stack[2] ^ stack[3]
+    expected = permute(parity, 8 * 37, 1) ^ tie_vector(8 * 37)
+    assert np.array_equal(derived_tie(stack, 8 * 37), expected)
+
+
+def test_weighted_bundle_with_equal_weights_is_bundle_for_even_counts() -> None:
+    rows = random_hv(D, seeded_rng(5, "even"), n=4)
+    assert np.array_equal(weighted_bundle(rows, [2.0] * 4, D), bundle(rows, D))
+
+
+def test_similarity_checks_its_dimension_against_both_vectors() -> None:
+    a = random_hv(64, seeded_rng(0, "a"))
+    with pytest.raises(HypervectorError, match=r"dim 128 needs 16 bytes.*\(8,\).*\(8,\)"):
+        similarity(a, a, 128)
+    with pytest.raises(HypervectorError, match=r"b of shape \(16,\)"):
+        similarity(a, random_hv(128, seeded_rng(0, "b")), 64)
 
 
 def test_bundle_of_nothing_is_refused() -> None:
