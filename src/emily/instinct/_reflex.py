@@ -400,6 +400,14 @@ class ReflexMemory:
             return [self._answer(int(s), int(d), now) for s, d in zip(slots, dists, strict=True)]
 
     def _nearest(self, q: Packed) -> tuple[int, int]:
+        """Top-1 ``(slot, distance)``: approximate when an index is built, but a miss is exact.
+
+        The hash index can lose a true match (no key collides, or only a worse row does) but
+        never invents one: the distance of a row it returns is exact. So a hit it finds is a
+        true hit, and an answer below the threshold is confirmed by the exact scan before it is
+        reported as a miss (at 20 % bit noise the index alone missed 57 % of known stimuli).
+        Novel stimuli then cost a full scan; known ones keep the approximate speed.
+        """
         ann = self._ann
         if ann is None:
             return self._scan.nearest(q)
@@ -409,7 +417,9 @@ class ReflexMemory:
         if self._scan.n > ann.n:  # rows learned since the snapshot: scan them exactly
             late, late_dist = self._scan.nearest(q, start=ann.n)
             if late_dist < dist:
-                return late, late_dist
+                slot, dist = late, late_dist
+        if slot < 0 or 1.0 - dist / self.dim < self.threshold:
+            return self._scan.nearest(q)
         return slot, dist
 
     def _answer(self, slot: int, dist: int, now: float) -> ReflexHit | ReflexMiss:
