@@ -1,9 +1,17 @@
 """Where stimuli come from: JSON lines, CSV, standard input, or the built-in demo stream.
 
 A stimulus is a mapping of named features (numbers or categories) or a short text, with an id,
-an optional salience (the amplitude the alpha gate sees) and an optional label (the response a
-teacher confirms, used to learn reflexes). Every source yields validated ``Stimulus`` records;
-a malformed line stops with its line number and what was expected, before anything is stored.
+an optional salience (the amplitude the alpha gate sees), an optional label (the response a
+teacher confirms, used to learn reflexes) and an optional timestamp (POSIX seconds). Every
+source yields validated ``Stimulus`` records; a malformed line stops with ``file:line``, what was
+wrong and what was expected, before anything is stored.
+
+Files written by pandas read as they are (``df.to_csv("train.csv")``): the index column (header
+``""`` or ``Unnamed: N``) is never a feature, and ``label="target"`` names scikit-learn's label
+column. Label text rule, the same for CSV and JSONL so a file learned in one format can be
+tested in the other: a number becomes its integer text when it is integral (``0``, ``1.0`` and
+the CSV cell ``1.0`` all read as ``"0"``/``"1"``), else Python's shortest float text
+(``0.5``); any other CSV cell is kept verbatim; a JSON ``true``/``false`` is refused.
 
 The demo stream replays the UCI wine recognition data (178 wines, 13 chemical measurements,
 3 cultivars) that ships inside scikit-learn, with measurement noise, so the same wines recur
@@ -16,7 +24,9 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +36,20 @@ from pydantic import Field, ValidationError, model_validator
 from emily.core import InputError, SovereignModel
 
 FeatureValue = float | str
+LABEL = "label"
 
 
 class Stimulus(SovereignModel):
-    """One input to Emily: features or a text, with optional salience and teaching label."""
+    """One input to Emily: features or a text, with optional salience, label and timestamp."""
 
     id: str = Field(min_length=1, max_length=256)
     features: dict[str, FeatureValue] | None = None
     text: str | None = Field(default=None, max_length=10_000)
     salience: float = Field(default=1.0, ge=0.0, allow_inf_nan=False)
     label: str | None = Field(default=None, max_length=1_000)
+    timestamp: float | None = Field(
+        default=None, allow_inf_nan=False, description="When it happened, in POSIX seconds."
+    )
 
     @model_validator(mode="after")
     def _one_payload(self) -> Stimulus:
@@ -58,8 +72,6 @@ class Stimulus(SovereignModel):
 
 
 def _validated(record: Any, where: str) -> Stimulus:
-    if not isinstance(record, dict):
-        raise InputError(f"{where}: expected a JSON object, got {type(record).__name__}")
     try:
         return Stimulus.model_validate(record, strict=False)
     except ValidationError as exc:
@@ -69,35 +81,144 @@ def _validated(record: Any, where: str) -> Stimulus:
         raise InputError(f"{where}: invalid stimulus ({problems})") from None
 
 
-def read_jsonl(lines: Iterable[str], source: str = "<stdin>") -> Iterator[Stimulus]:
-    """Stimuli from JSON lines (blank lines skipped); errors name ``source:line``."""
+def _timestamp(value: object, where: str) -> float:
+    """POSIX seconds from a number or an ISO-8601 string that carries its timezone."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)  # NaN/inf are refused by the model, with the line
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(
+                f"{where}: timestamp {value!r} is neither POSIX seconds nor an ISO-8601 time; "
+                "expected e.g. 1718000000.5 or 2024-06-10T06:13:20+00:00"
+            ) from None
+        if moment.tzinfo is None:
+            raise InputError(
+                f"{where}: timestamp {value!r} has no timezone; expected an ISO-8601 time with "
+                "one (2024-06-10T06:13:20Z or +02:00) or POSIX seconds"
+            )
+        return moment.timestamp()
+    raise InputError(
+        f"{where}: timestamp is {type(value).__name__} {value!r}; expected POSIX seconds or an "
+        "ISO-8601 string with a timezone"
+    )
+
+
+_INTEGRAL_TEXT = re.compile(r"-?\d+\.0+")
+
+
+def _label_text(value: object, where: str) -> str | None:
+    """A label as text, by the rule in the module docstring."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise InputError(
+        f"{where}: label is {type(value).__name__} {value!r}; expected a string or a finite number"
+    )
+
+
+def read_jsonl(
+    lines: Iterable[str], source: str = "<stdin>", *, label: str = LABEL
+) -> Iterator[Stimulus]:
+    """Stimuli from JSON lines (blank lines skipped); errors name ``source:line``.
+
+    Each line is an object ``{"id", "features" | "text", "salience"?, "timestamp"?, LABEL?}``;
+    ``label`` names the key holding the label (``"target"`` for scikit-learn frames).
+    """
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        where = f"{source}:{number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{source}:{number}: not valid JSON ({exc.msg})") from None
-        yield _validated(record, f"{source}:{number}")
+            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        if label != LABEL and label in record:
+            if LABEL in record:
+                raise InputError(
+                    f"{where}: both {LABEL!r} and {label!r} are present; expected one label key"
+                )
+            record[LABEL] = record.pop(label)
+        if LABEL in record:
+            record[LABEL] = _label_text(record[LABEL], where)
+        if record.get("timestamp") is not None:
+            record["timestamp"] = _timestamp(record["timestamp"], where)
+        yield _validated(record, where)
 
 
-_RESERVED = {"id", "salience", "label", "text"}
+_RESERVED = {"id", "salience", "text", "timestamp"}
+_PANDAS_INDEX = re.compile(r"Unnamed: \d+")
 
 
-def read_csv(handle: Iterable[str], source: str = "<csv>") -> Iterator[Stimulus]:
-    """Stimuli from a CSV with a header: ``id``, optional ``salience``/``label``/``text``, and
-    every other column a feature (numbers where they parse, categories otherwise)."""
-    reader = csv.DictReader(handle)
-    if reader.fieldnames is None or "id" not in reader.fieldnames:
-        raise InputError(f"{source}: expected a header row with an 'id' column")
-    for number, row in enumerate(reader, start=2):
-        record: dict[str, Any] = {k: v for k, v in row.items() if k in _RESERVED and v != ""}
+def read_csv(
+    handle: Iterable[str], source: str = "<csv>", *, label: str = LABEL
+) -> Iterator[Stimulus]:
+    """Stimuli from a CSV with a header; every column not named below is a feature (a number
+    where the cell parses as one, else a category).
+
+    * ``id``: the stimulus id. Without it, a pandas index column (header ``""`` or
+      ``Unnamed: N``) gives the ids, else ids are ``row-N`` (N counts data rows from 1).
+      Index columns are never features.
+    * ``label`` (the column the keyword names, e.g. ``"target"``), ``salience``, ``text``;
+      ``timestamp``: POSIX seconds or ISO-8601 with a timezone. Empty cells mean "absent".
+    """
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if not header:
+        raise InputError(f"{source}: empty; expected a header row naming the columns")
+    index = [c for c, name in enumerate(header) if name == "" or _PANDAS_INDEX.fullmatch(name)]
+    names = [name for c, name in enumerate(header) if c not in index]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise InputError(f"{source}:1: columns {duplicated} appear twice; expected unique names")
+    if label != LABEL and LABEL in names and label in names:
+        raise InputError(
+            f"{source}:1: both {LABEL!r} and {label!r} columns are present; expected one label "
+            "column (pass the one to use with the label keyword, rename the other)"
+        )
+    reserved = _RESERVED | {label}
+    roles = [(c, name) for c, name in enumerate(header) if c not in index]
+    id_from = None if "id" in names else (index[0] if index else -1)
+    row_number = 0
+    for row in reader:
+        if not row:
+            continue  # a blank line
+        row_number += 1
+        where = f"{source}:{reader.line_num}"
+        if len(row) != len(header):
+            raise InputError(
+                f"{where}: the row has {len(row)} cells but the header has {len(header)}; "
+                "expected one cell per column"
+            )
+        record: dict[str, Any] = {}
+        features: dict[str, FeatureValue] = {}
+        for c, name in roles:
+            cell = row[c]
+            if name not in reserved:
+                features[name] = _feature(cell)
+            elif cell != "":
+                record[LABEL if name == label else name] = cell
+        if id_from is not None:
+            record["id"] = row[id_from] if id_from >= 0 and row[id_from] else f"row-{row_number}"
         if "salience" in record:
-            record["salience"] = _number(record["salience"], f"{source}:{number} salience")
-        features = {k: _feature(v) for k, v in row.items() if k not in _RESERVED}
+            record["salience"] = _number(record["salience"], f"{where} salience")
+        if "timestamp" in record:
+            record["timestamp"] = _timestamp(record["timestamp"], where)
+        if LABEL in record and _INTEGRAL_TEXT.fullmatch(record[LABEL]):
+            record[LABEL] = record[LABEL].split(".", 1)[0]
         if features and "text" not in record:
             record["features"] = features
-        yield _validated(record, f"{source}:{number}")
+        yield _validated(record, where)
 
 
 def _number(text: str, where: str) -> float:
@@ -107,25 +228,24 @@ def _number(text: str, where: str) -> float:
         raise InputError(f"{where}: {text!r} is not a number") from None
 
 
-def _feature(text: str | None) -> FeatureValue:
-    if text is None:
-        raise InputError("CSV row has fewer cells than the header")
+def _feature(text: str) -> FeatureValue:
     try:
         return float(text)
     except ValueError:
         return text
 
 
-def read_path(path: Path) -> Iterator[Stimulus]:
-    """Stimuli from a ``.jsonl``/``.json`` or ``.csv`` file, chosen by suffix."""
+def read_path(path: Path, *, label: str = LABEL) -> Iterator[Stimulus]:
+    """Stimuli from a ``.jsonl``/``.json``/``.ndjson`` or ``.csv`` file, chosen by suffix;
+    ``label`` names the label column or key (see :func:`read_csv`, :func:`read_jsonl`)."""
     if not path.is_file():
         raise InputError(f"stimulus file {path} does not exist")
     suffix = path.suffix.lower()
     with path.open(encoding="utf-8", newline="") as handle:
         if suffix in {".jsonl", ".json", ".ndjson"}:
-            yield from read_jsonl(handle, str(path))
+            yield from read_jsonl(handle, str(path), label=label)
         elif suffix == ".csv":
-            yield from read_csv(handle, str(path))
+            yield from read_csv(handle, str(path), label=label)
         else:
             raise InputError(f"{path}: unknown stimulus format {suffix!r}; expected .jsonl or .csv")
 
@@ -178,6 +298,6 @@ def demo_stream(
         count += 1
 
 
-def parse_stimuli(text: str, source: str = "<text>") -> list[Stimulus]:
+def parse_stimuli(text: str, source: str = "<text>", *, label: str = LABEL) -> list[Stimulus]:
     """All stimuli in a JSON-lines string (used by the HTTP API and tests)."""
-    return list(read_jsonl(io.StringIO(text), source))
+    return list(read_jsonl(io.StringIO(text), source, label=label))
