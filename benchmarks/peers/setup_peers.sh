@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create (idempotently) the benchmark-only virtual environment of the GFlowNet peers.
+# Create (idempotently) the benchmark-only virtual environment of the peers: torchgfn (GFlowNet
+# benchmarks) and torchhd's classifiers (benchmarks/classify.py).
 #
 # torchgfn pins numpy < 2, which breaks pandas 3 and the NumPy-2 code of .venv, so the peer lives
 # in its own venv (git-ignored: .venv-*/). The benchmarks run the peer as a subprocess of this venv
@@ -10,15 +11,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=${1:-${EMILY_PEER_VENV:-.venv-peers}}
 python=${PYTHON:-python3}
-stamp="$venv/.stamp-peers-v2"
+stamp="$venv/.stamp-peers-v3"
 [[ -f $stamp ]] && exit 0
 [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
 quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
 # torch is pinned to the release .venv uses, so pip takes the CPU wheel on disk, not a CUDA build.
-# torchgfn's Bayesian-structure helpers (exact posterior, JSD) import pandas, pgmpy, sklearn.
+# torchgfn's Bayesian-structure helpers (exact posterior, JSD) import pandas, pgmpy, sklearn;
+# torch-hd is the release .venv locks (its classifiers are the peers of benchmarks/classify.py).
 quiet "$venv/bin/python" -m pip install -q "torch==2.13.0" "torchgfn==2.4.*" "pandas<3" pgmpy \
-  scikit-learn networkx
+  scikit-learn networkx "torch-hd==5.8.*"
 quiet "$venv/bin/python" -m pip install -q --no-deps "cdt==0.6.0"
-"$venv/bin/python" -c "import gfn, torch; print('peers ready: torchgfn', \
-__import__('importlib.metadata').metadata.version('torchgfn'), 'torch', torch.__version__)" >&2
+"$venv/bin/python" -c "import gfn, torch, torchhd; v = __import__('importlib.metadata').metadata.version; \
+print('peers ready: torchgfn', v('torchgfn'), 'torch-hd', v('torch-hd'), 'torch', torch.__version__)" >&2
 touch "$stamp"
