@@ -17,10 +17,14 @@ from emily.instinct import (
 from emily.nervous_system import AlphaOscillatoryAttention, Regulator, RegulatorConfig
 from emily.runtime.bus import RuntimeBus, ZenohBus
 from emily.runtime.journal import EpisodeJournal, ProcessEpisodic
-from emily.runtime.loop import TriuneRuntime
+from emily.runtime.loop import Learning, TriuneRuntime
 from emily.runtime.metrics import RuntimeMetrics
 from emily.runtime.stimuli import DemoDataset
 from emily.runtime.structure import CausalStructureSource, CognitionModel
+
+UNCALIBRATED_THRESHOLD = 0.75
+"""The hit threshold before ``emily learn`` calibrated one (the demo's): 50 standard deviations
+above chance at D = 10,000, too lax for records with many features (ADR 0014)."""
 
 JOURNAL_FILE = "outbox.sqlite3"
 """The journal's durable spill, under ``EMILY_HOME/journal``."""
@@ -53,6 +57,10 @@ def build_runtime(
     cognition_variant: str = "v1",
     journal: bool = False,
     bus: ZenohBus | None = None,
+    stream_clock: Clock | None = None,
+    gate: bool = True,
+    learning: Learning = "background",
+    threshold: float | None = None,
 ) -> TriuneRuntime:
     """A runtime whose reflexes persist in ``EMILY_HOME/lancedb`` (table ``table``).
 
@@ -61,16 +69,27 @@ def build_runtime(
     With ``journal``, every answer is journaled to episodic memory (see ``runtime.journal``);
     with ``bus``, answers and hypotheses are published on it (see ``RuntimeBus``); the bus
     session itself stays the caller's to close.
+
+    ``stream_clock`` (a replayed file's ``StreamClock``) drives the oscillator and the
+    regulator, and then latency no longer steers routes (see ``runtime.timeline``).
+    ``threshold`` is the reflex memory's hit threshold (the home's calibrated one).
     """
     clock = clock or system_clock()
     encoder = StimulusEncoder(schema, dim=settings.hdc_dim, seed=settings.seed)
     store = LanceDBReflexStore(
         settings.lancedb_uri or settings.path("lancedb"), settings.hdc_dim, table_name=table
     )
-    reflexes = ReflexMemory(settings.hdc_dim, store=store, encoder=encoder, clock=clock)
-    attention = AlphaOscillatoryAttention(settings.alpha_frequency_hz, clock=clock)
+    reflexes = ReflexMemory(
+        settings.hdc_dim,
+        store=store,
+        encoder=encoder,
+        clock=clock,
+        threshold=UNCALIBRATED_THRESHOLD if threshold is None else threshold,
+    )
+    rhythm = stream_clock or clock
+    attention = AlphaOscillatoryAttention(settings.alpha_frequency_hz, clock=rhythm)
     regulator = Regulator(
-        RegulatorConfig(latency_budget_s=settings.latency_budget_ms / 1e3), clock=clock
+        RegulatorConfig(latency_budget_s=settings.latency_budget_ms / 1e3), clock=rhythm
     )
     cognition = (
         CausalStructureSource(
@@ -111,4 +130,7 @@ def build_runtime(
         journal=episode_journal,
         bus=runtime_bus,
         on_close=closers,
+        gate=gate,
+        learning=learning,
+        latency_steers=stream_clock is None,
     )

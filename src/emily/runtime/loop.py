@@ -2,30 +2,34 @@
 
 Per stimulus, on the caller's thread and allocation-light (this is the reflex path):
 
-1. the alpha gate turns the stimulus' salience into a gain in [0, 1];
+1. the alpha gate turns the stimulus' salience into a gain in [0, 1], reading the oscillator at
+   the stimulus's time: its place on the stream's own time line for a file (``timeline``),
+   the injected clock for live sources; with the gate off every stimulus passes at gain 1;
 2. the regulator picks a route from the gain: suppress, reflex only, or reflex then cognition
    (in fallback it never picks cognition);
 3. the reflex memory answers from its packed matrix (hit, or a miss below threshold);
 4. on a miss or an unsure hit whose route allows it, the stimulus is *offered* to cognition —
    a bounded queue served by a worker thread, so a slow GFlowNet never delays this answer;
 5. the answer's latency is reported to the regulator (budget breaches → fallback) and metrics;
+   a file replay measures it but does not let it steer routes;
 6. if the stimulus carries a teaching label and the answer was a miss or wrong, the pair is
-   handed to the ``Teacher``, which learns reflexes in batches on its own thread: a durable
-   reflex write costs milliseconds (LanceDB write-through), far more than an answer, so it must
-   never happen on the reflex path. This is how the demo's hit ratio climbs;
+   handed to the ``Teacher`` (``runtime.teacher``), which learns reflexes in batches on its own
+   thread: a durable reflex write costs milliseconds (LanceDB write-through), far more than an
+   answer, so it must never happen on the reflex path. A file replay instead writes each
+   chunk's lessons before the next chunk (a barrier), so what a stimulus sees never depends on
+   thread timing. This is how the demo's hit ratio climbs;
 7. the answer is appended to the episodic ``EpisodeJournal`` (a deque append; the graph write
    happens in batches on the journal's thread) and published on the bus (``RuntimeBus``, whose
    outbox queues while nobody listens).
 
-``handle_many`` answers a batch the same way with one vectorised gate call and one batched
-reflex scan; each answer's latency is then the batch's (its answer exists when the batch ends).
+``handle`` is ``handle_many`` of one: a batch takes one vectorised gate call and one batched
+reflex scan, and each answer's latency is the batch's time divided by its size.
 """
 
 from __future__ import annotations
 
 import itertools
 import multiprocessing
-import queue
 import threading
 import uuid
 from collections import Counter, deque
@@ -37,15 +41,20 @@ from typing import Literal, Protocol
 import numpy as np
 
 from emily.core import Clock, SovereignModel, system_clock
-from emily.instinct import ReflexHit, ReflexMemory, StimulusEncoder
+from emily.instinct import ReflexHit, ReflexMemory, ReflexMiss, StimulusEncoder
 from emily.nervous_system import AlphaOscillatoryAttention, Regulator, Route
 from emily.runtime.bus import RuntimeBus
 from emily.runtime.journal import EpisodeJournal, JournalEntry
 from emily.runtime.metrics import RuntimeMetrics, Tier
 from emily.runtime.stimuli import FeatureValue, Stimulus
+from emily.runtime.teacher import STORE_DEPENDENCY, Teacher
 
-UNSURE_BELOW = 0.85
-"""Similarity under which a reflex hit still asks cognition for hypotheses (if routed)."""
+UNSURE_MARGIN = 0.25
+"""A hit in the lowest ``UNSURE_MARGIN`` of the span from the hit threshold to 1 is unsure: it
+still asks cognition for hypotheses (if routed)."""
+
+Learning = Literal["background", "barrier", "off"]
+"""How answers teach reflexes: see ``TriuneRuntime._learn``."""
 
 
 class Answer(SovereignModel):
@@ -61,6 +70,10 @@ class Answer(SovereignModel):
     latency_s: float
     cognition_offered: bool
     learned: bool
+    label: str | None = None
+    """The teaching label the stimulus carried, if any."""
+    time_s: float | None = None
+    """Where the gate read the oscillator on the stream's time line (``None``: the clock)."""
 
 
 class Hypothesis(SovereignModel):
@@ -156,46 +169,6 @@ class CognitionWorker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class Teacher:
-    """Learns labelled reflexes in batches, off the reflex path (one durable write per batch)."""
-
-    def __init__(self, reflexes: ReflexMemory, confidence: float, *, batch: int = 256) -> None:
-        self._reflexes = reflexes
-        self._confidence = confidence
-        self._batch = batch
-        self._lessons: queue.Queue[tuple[np.ndarray, str] | None] = queue.Queue()
-        self.learned = 0
-        self._thread = threading.Thread(target=self._serve, name="emily-teacher", daemon=True)
-        self._thread.start()
-
-    def teach(self, vector: np.ndarray, label: str) -> None:
-        self._lessons.put((vector, label))
-
-    def _serve(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._lessons.get()
-            lessons = [] if first is None else [first]
-            stopping = first is None
-            while len(lessons) < self._batch and not self._lessons.empty():
-                item = self._lessons.get_nowait()
-                if item is None:
-                    stopping = True
-                    break
-                lessons.append(item)
-            if lessons:
-                vectors, labels = zip(*lessons, strict=True)
-                self._reflexes.learn_many(
-                    list(vectors), list(labels), [self._confidence] * len(lessons)
-                )
-                self.learned += len(lessons)
-
-    def close(self, timeout_s: float = 30.0) -> None:
-        """Learn what is queued, then stop the thread."""
-        self._lessons.put(None)
-        self._thread.join(timeout_s)
-
-
 class TriuneRuntime:
     """Joins the tiers; see the module docstring for the per-stimulus path."""
 
@@ -215,9 +188,18 @@ class TriuneRuntime:
         bus: RuntimeBus | None = None,
         on_close: Sequence[Callable[[], None]] = (),
         run_id: str | None = None,
+        gate: bool = True,
+        learning: Learning = "background",
+        latency_steers: bool = True,
     ) -> None:
         """``journal`` and ``bus`` are optional; both are closed by :meth:`close`, then the
-        ``on_close`` callables run (the builder closes the stores it opened there)."""
+        ``on_close`` callables run (the builder closes the stores it opened there).
+
+        ``gate=False`` lets every stimulus pass with gain 1 (``emily run --gate off``, learning
+        and evaluation). ``learning`` picks how answers teach (``_learn``). ``latency_steers``
+        reports each answer's latency to the regulator (live streams); a file replay turns it
+        off, so its routes never depend on the machine's speed.
+        """
         self.encoder = encoder
         self.reflexes = reflexes
         self.attention = attention
@@ -234,7 +216,16 @@ class TriuneRuntime:
             if cognition is not None
             else None
         )
-        self.teacher = Teacher(reflexes, learn_confidence)
+        self.gate = gate
+        self.learning: Learning = learning
+        self.latency_steers = latency_steers
+        self.teacher = Teacher(
+            reflexes,
+            learn_confidence,
+            on_health=lambda up: self.regulator.report_dependency(STORE_DEPENDENCY, up),
+            on_failure=lambda _: self.metrics.teacher_failures.inc(),
+            clock=self.clock,
+        )
         self.journal = journal
         self.bus = bus
         self._on_close = list(on_close)
@@ -244,83 +235,67 @@ class TriuneRuntime:
         regulator.add_listener(lambda t: self.metrics.set_state(str(t.to_state), self._states))
         self.metrics.set_state(str(regulator.state), self._states)
 
-    def handle(self, stimulus: Stimulus) -> Answer:
-        """Answer one stimulus on the reflex path (cognition, if any, runs later)."""
-        start = self.clock.monotonic()
-        gain = float(self.attention.gate(np.array([stimulus.salience])).gain[0])
-        route = self.regulator.route(gain)
-        gated = self.clock.monotonic()
-        self.metrics.tier_latency.labels(tier=Tier.NERVOUS_SYSTEM).observe(gated - start)
-        if route is Route.SUPPRESS:
-            self.metrics.gate_signals.labels(outcome="suppressed").inc()
-            answer = self._finish(stimulus, start, gain, route, None, offered=False)
-            self._record(stimulus, answer)
-            return answer
-        self.metrics.gate_signals.labels(outcome="passed").inc()
+    def handle(self, stimulus: Stimulus, at: float | None = None) -> Answer:
+        """Answer one stimulus on the reflex path (cognition, if any, runs later).
 
-        vector = self.encoder.encode(stimulus.payload)
-        result = self.reflexes.lookup(vector)
-        hit = result if isinstance(result, ReflexHit) else None
-        self.metrics.reflex_lookups.labels(result="hit" if hit else "miss").inc()
-        if hit is not None and stimulus.label is not None:
-            with self._lock:
-                self.tiers["labelled_hits"] += 1
-                self.tiers["correct_hits"] += hit.response == stimulus.label
-        self.metrics.tier_latency.labels(tier=Tier.INSTINCT).observe(self.clock.monotonic() - gated)
+        ``at`` is the stimulus's time on the stream's own time line (seconds; see
+        ``runtime.timeline``): the alpha gate's phase is read there. ``None`` reads the
+        injected clock, as live sources do.
+        """
+        return self.handle_many([stimulus], None if at is None else [at])[0]
 
-        offered = False
-        unsure = hit is None or hit.similarity < UNSURE_BELOW
-        if unsure and route is Route.REFLEX_THEN_COGNITION and self.cognition is not None:
-            offered = self.cognition.offer(stimulus)
-        answer = self._finish(stimulus, start, gain, route, hit, offered=offered)
-        if self._teach(stimulus, vector, hit):  # after the answer: learning is not answering
-            answer = answer.model_copy(update={"learned": True})
-        self._record(stimulus, answer)
-        return answer
-
-    def handle_many(self, stimuli: Sequence[Stimulus]) -> list[Answer]:
+    def handle_many(
+        self, stimuli: Sequence[Stimulus], at: Sequence[float] | None = None
+    ) -> list[Answer]:
         """Answer a batch on the reflex path: one gate call, one batched scan, bulk bookkeeping.
 
-        The same steps as :meth:`handle`; every answer's ``latency_s`` is the whole batch's,
-        since no answer of the batch exists before the batch ends.
+        ``at`` gives each stimulus's stream time (else all share the clock's one reading). The
+        regulator judges latency per stimulus: the batch's time divided by its size, which is
+        also each answer's ``latency_s`` (the reflex path's cost of one answer), so a legal
+        batch never trips the latency fallback by its size alone.
         """
         n = len(stimuli)
         if n == 0:
             return []
         start = self.clock.monotonic()
-        salience = np.fromiter((s.salience for s in stimuli), np.float64, n)
-        gains = self.attention.gate(salience).gain.tolist()
+        if self.gate:
+            salience = np.fromiter((s.salience for s in stimuli), np.float64, n)
+            times = None if at is None else np.asarray(at, dtype=np.float64)
+            gains = self.attention.gate(salience, timestamps=times).gain.tolist()
+        else:
+            gains = [1.0] * n
         routes = [self.regulator.route(g) for g in gains]
         gated = self.clock.monotonic()
         passed = [i for i, r in enumerate(routes) if r is not Route.SUPPRESS]
-        hits: list[ReflexHit | None] = [None] * n
+        results: list[ReflexHit | ReflexMiss | None] = [None] * n
         vectors: dict[int, np.ndarray] = {}
         if passed:
             packed = self._encode_batch([stimuli[i].payload for i in passed])
-            for i, row, result in zip(
+            for i, row, found in zip(
                 passed, packed, self.reflexes.lookup_batch(packed), strict=True
             ):
                 vectors[i] = row
-                hits[i] = result if isinstance(result, ReflexHit) else None
+                results[i] = found
         looked_up = self.clock.monotonic()
         offered = [False] * n
         if self.cognition is not None:
+            unsure_below = self.unsure_below
             for i in passed:
-                hit = hits[i]
-                unsure = hit is None or hit.similarity < UNSURE_BELOW
+                result = results[i]
+                unsure = not isinstance(result, ReflexHit) or result.similarity < unsure_below
                 if unsure and routes[i] is Route.REFLEX_THEN_COGNITION:
                     offered[i] = self.cognition.offer(stimuli[i])
-        latency = self.clock.monotonic() - start
-        self.regulator.report_latency(latency)
+        latency = (self.clock.monotonic() - start) / n
+        if self.latency_steers:
+            self.regulator.report_latency(latency)
         state = str(self.regulator.state)
         answers = [
-            self._batch_answer(stimuli[i], routes[i], gains[i], hits[i], latency, state, offered[i])
+            self._answer(stimuli[i], routes[i], gains[i], results[i], latency, state, offered[i],
+                         None if at is None else float(at[i]))
             for i in range(n)
-        ]
-        self._count_batch(answers, stimuli, hits, passed, gated - start, looked_up - gated)
-        for i in passed:
-            if self._teach(stimuli[i], vectors[i], hits[i]):
-                answers[i] = answers[i].model_copy(update={"learned": True})
+        ]  # fmt: skip
+        self._count_batch(answers, stimuli, results, passed, gated - start, looked_up - gated)
+        self._learn(stimuli, answers, results, vectors, passed)
         if self.journal is not None:
             now = self.clock.now()
             self.journal.extend(
@@ -330,6 +305,46 @@ class TriuneRuntime:
             for answer in answers:
                 self.bus.publish_answer(answer.model_dump_json().encode())
         return answers
+
+    @property
+    def unsure_below(self) -> float:
+        """Similarity under which a hit still asks cognition: the lowest quarter above the
+        memory's (calibrated) hit threshold."""
+        threshold = self.reflexes.threshold
+        return threshold + UNSURE_MARGIN * (1.0 - threshold)
+
+    def _learn(
+        self,
+        stimuli: Sequence[Stimulus],
+        answers: list[Answer],
+        results: Sequence[ReflexHit | ReflexMiss | None],
+        vectors: dict[int, np.ndarray],
+        passed: Sequence[int],
+    ) -> None:
+        """Teach the labelled stimuli the memory missed or got wrong; mark what was accepted.
+
+        ``background`` queues lessons for the teacher's thread (live sources); ``barrier``
+        writes them before returning, so the next batch of a file replay sees them whatever the
+        machine's speed; ``off`` (evaluation) learns nothing.
+        """
+        if self.learning == "off":
+            return
+        wanted = [
+            i
+            for i in passed
+            if stimuli[i].label is not None
+            and not (isinstance(r := results[i], ReflexHit) and r.response == stimuli[i].label)
+        ]
+        if not wanted:
+            return
+        lessons = [(vectors[i], str(stimuli[i].label)) for i in wanted]
+        if self.learning == "barrier":
+            accepted = [self.teacher.learn_now(lessons)] * len(wanted)
+        else:
+            accepted = [self.teacher.teach(v, label) for v, label in lessons]
+        for i, ok in zip(wanted, accepted, strict=True):
+            if ok:
+                answers[i] = answers[i].model_copy(update={"learned": True})
 
     def _encode_batch(self, payloads: list[dict[str, FeatureValue] | str]) -> np.ndarray:
         """One packed row per payload; vectorised when the encoder offers ``encode_many``.
@@ -344,42 +359,47 @@ class TriuneRuntime:
         return np.stack([self.encoder.encode(p) for p in payloads])
 
     @staticmethod
-    def _batch_answer(
+    def _answer(
         stimulus: Stimulus,
         route: Route,
         gain: float,
-        hit: ReflexHit | None,
+        result: ReflexHit | ReflexMiss | None,
         latency: float,
         state: str,
         offered: bool,
+        at: float | None,
     ) -> Answer:
+        hit = result if isinstance(result, ReflexHit) else None
         tier: Literal["instinct", "none", "suppressed"] = (
             "suppressed" if route is Route.SUPPRESS else "instinct" if hit else "none"
         )
-        return Answer.model_construct(
+        return Answer.model_construct(  # every field is made valid here: no re-validation
             stimulus_id=stimulus.id,
             route=route,
             state=state,
             gain=gain,
             tier=tier,
             response=hit.response if hit else None,
-            similarity=hit.similarity if hit else None,
+            similarity=None if result is None else result.similarity,
             latency_s=latency,
             cognition_offered=offered,
             learned=False,
+            label=stimulus.label,
+            time_s=at,
         )
 
     def _count_batch(
         self,
         answers: Sequence[Answer],
         stimuli: Sequence[Stimulus],
-        hits: Sequence[ReflexHit | None],
+        results: Sequence[ReflexHit | ReflexMiss | None],
         passed: Sequence[int],
         gate_s: float,
         instinct_s: float,
     ) -> None:
         """Metrics and tier counts for a batch, in bulk (per-stimulus shares of each tier)."""
         n = len(answers)
+        hits = [r if isinstance(r, ReflexHit) else None for r in results]
         found = sum(1 for i in passed if hits[i] is not None)
         m = self.metrics
         m.gate_signals.labels(outcome="suppressed").inc(n - len(passed))
@@ -402,43 +422,6 @@ class TriuneRuntime:
                 if hit is not None:
                     self.tiers["labelled_hits"] += 1
                     self.tiers["correct_hits"] += hit.response == label
-
-    def _teach(self, stimulus: Stimulus, vector: np.ndarray, hit: ReflexHit | None) -> bool:
-        if stimulus.label is None or (hit is not None and hit.response == stimulus.label):
-            return False
-        self.teacher.teach(vector, stimulus.label)
-        return True
-
-    def _finish(
-        self,
-        stimulus: Stimulus,
-        start: float,
-        gain: float,
-        route: Route,
-        hit: ReflexHit | None,
-        *,
-        offered: bool,
-    ) -> Answer:
-        latency = self.clock.monotonic() - start
-        self.regulator.report_latency(latency)
-        tier: Literal["instinct", "none", "suppressed"] = (
-            "suppressed" if route is Route.SUPPRESS else "instinct" if hit else "none"
-        )
-        with self._lock:
-            self.tiers[tier] += 1
-            self.latencies.append(latency)
-        return Answer.model_construct(  # every field is made valid here: no re-validation
-            stimulus_id=stimulus.id,
-            route=route,
-            state=str(self.regulator.state),
-            gain=gain,
-            tier=tier,
-            response=hit.response if hit else None,
-            similarity=hit.similarity if hit else None,
-            latency_s=latency,
-            cognition_offered=offered,
-            learned=False,
-        )
 
     def _record(self, stimulus: Stimulus, answer: Answer) -> None:
         """Journal the answer and publish it on the bus (both non-blocking)."""

@@ -85,6 +85,16 @@ class RuntimeMetrics:
             "Share of the current sleep-consolidation run that is done (0..1).",
             registry=r,
         )
+        self.teacher_failures = Counter(
+            "emily_teacher_write_failures",
+            "Reflex-store writes of the teacher that failed (each retry counts).",
+            registry=r,
+        )
+        self.teacher_pending = Gauge(
+            "emily_teacher_pending_lessons",
+            "Lessons accepted by the teacher and not yet written to the reflex store.",
+            registry=r,
+        )
         self.remediations = Counter(
             "emily_remediation_actions",
             "Automatic remediation actions taken, by action.",
