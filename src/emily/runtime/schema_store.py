@@ -46,8 +46,8 @@ MARGIN = 0.1
 """Numeric ranges are widened by this fraction of the observed span on each side."""
 
 MIN_SPAN = 1e-9
-"""Smallest span (relative to the magnitude, at least absolute) a numeric range may have, so a
-constant column still has ``low < high`` and encodes."""
+"""Smallest span a numeric range is widened from, so a constant column still has ``low < high``
+and encodes (where ``1e-9`` is below float resolution, the neighbouring floats are used)."""
 
 SCHEMA_DIR = "schema"
 CURRENT_FILE = "current.json"
@@ -123,7 +123,7 @@ def category_text(value: FeatureValue) -> str:
 
 def _widened(low: float, high: float) -> tuple[float, float]:
     """``[low, high]`` widened by ``MARGIN`` of the span, the span at least ``MIN_SPAN``."""
-    span = max(high - low, MIN_SPAN * max(1.0, abs(low), abs(high)))
+    span = max(high - low, MIN_SPAN)
     wide_low, wide_high = low - MARGIN * span, high + MARGIN * span
     if not (math.isfinite(wide_low) and math.isfinite(wide_high)):
         wide_low, wide_high = low, high  # near the float limits: no room to widen
