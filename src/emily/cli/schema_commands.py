@@ -22,7 +22,7 @@ from emily.instinct import NumericFeature
 from emily.runtime.schema_store import HomeSchema, SchemaStore, infer_home_schema
 from emily.runtime.stimuli import LABEL, Stimulus, read_path
 
-console = Console()
+console = Console(soft_wrap=True)  # long paths and commands stay on one line, copyable
 schema_app = typer.Typer(
     help="The home's schema: which columns every file must have, their ranges and categories. "
     "Infer it once from your training file; every later file is read with it, so reflexes "
