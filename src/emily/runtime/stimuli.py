@@ -241,7 +241,7 @@ def read_path(path: Path, *, label: str = LABEL) -> Iterator[Stimulus]:
     if not path.is_file():
         raise InputError(f"stimulus file {path} does not exist")
     suffix = path.suffix.lower()
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: Excel's byte-order mark
         if suffix in {".jsonl", ".json", ".ndjson"}:
             yield from read_jsonl(handle, str(path), label=label)
         elif suffix == ".csv":

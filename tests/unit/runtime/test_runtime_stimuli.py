@@ -212,3 +212,10 @@ def test_csv_timestamp_column_is_not_a_feature() -> None:
     assert a.features == {"x": 1.0}
     with pytest.raises(InputError, match="<csv>:2: timestamp '2024-06-10' has no timezone"):
         list(read_csv(io.StringIO("id,timestamp,x\na,2024-06-10,1\n")))
+
+
+def test_a_byte_order_mark_does_not_rename_the_first_column(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("id,x\na,1\n".encode("utf-8-sig"))
+    (stimulus,) = read_path(path)
+    assert (stimulus.id, stimulus.features) == ("a", {"x": 1.0})
