@@ -22,8 +22,10 @@ from emily.cli import run as run_command
 from emily.cli.backup_commands import register_backup_commands
 from emily.cli.features_commands import register_features_commands
 from emily.cli.knowledge_commands import register_knowledge_commands
+from emily.cli.learn_eval import register_learn_eval_commands
 from emily.cli.memory import ingest, migrate_app, sleep
 from emily.cli.ops_commands import register_ops_commands
+from emily.cli.schema_commands import register_schema_commands
 from emily.cli.serve_commands import register_serve_commands
 from emily.core.errors import EmilyError
 from emily.core.settings import load_settings
@@ -91,6 +93,8 @@ def doctor(
 
 
 run_command.register_run_commands(app)
+register_learn_eval_commands(app)
+register_schema_commands(app)
 register_ops_commands(app)
 register_features_commands(app)
 register_backup_commands(app)

@@ -1,0 +1,150 @@
+"""The user's own data, as ``emily learn``, ``eval`` and ``run`` read it: one schema per home.
+
+The first file a home sees (or ``--schema FILE``, or ``emily schema infer``) fixes the schema;
+every later file is conformed to it (clamped values and unseen categories counted, a changed
+column refused with the way out). See :mod:`emily.runtime.schema_store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from emily.core import Clock, InputError
+from emily.core.settings import EmilySettings
+from emily.instinct import StimulusEncoder
+from emily.runtime.schema_store import (
+    ConformStats,
+    HomeSchema,
+    SchemaStore,
+    conform,
+    infer_home_schema,
+)
+from emily.runtime.stimuli import LABEL, Stimulus, read_path
+
+DEFAULT_SCHEMA_NAME = "default"
+ENCODE_CHUNK = 512
+
+
+def resolve_schema(
+    settings: EmilySettings,
+    source: Path | None,
+    *,
+    label: str | None,
+    schema_file: Path | None,
+    clock: Clock,
+    console: Console,
+) -> HomeSchema:
+    """The home's schema: ``schema_file`` (stored if the home has none), the current one, or,
+    for a home without one, inferred from ``source`` and stored. Raises when there is none."""
+    store = SchemaStore(settings.home)
+    current = store.current()
+    if schema_file is not None:
+        given = load_schema_file(schema_file)
+        if current is None:
+            saved = store.save(given)
+            console.print(f"schema: stored {escape(str(schema_file))} as {_named(saved)}")
+            return saved
+        if (given.name, given.version, given.features) != (
+            current.name,
+            current.version,
+            current.features,
+        ):
+            raise InputError(
+                f"--schema {schema_file} ({_named(given)}) is not the home's current schema "
+                f"({_named(current)}, from {current.source}); use the home's schema, or a fresh "
+                "EMILY_HOME for different data"
+            )
+        return current
+    if current is not None:
+        return current
+    if source is None:
+        raise InputError(
+            f"{settings.home} has no schema yet; expected one: run `emily schema infer FILE` or "
+            "`emily learn FILE` on your training file first"
+        )
+    schema = infer_home_schema(
+        read_path(source, label=label or LABEL),
+        name=DEFAULT_SCHEMA_NAME,
+        source=str(source),
+        label_column=label or LABEL,
+        clock=clock,
+    )
+    saved = store.save(schema)
+    console.print(
+        f"schema: inferred {_named(saved)} from {escape(str(source))} and stored it in "
+        f"{escape(str(settings.home))} (`emily schema show`); later files are read with it"
+    )
+    return saved
+
+
+def _named(schema: HomeSchema) -> str:
+    return f"{schema.name} v{schema.version}"
+
+
+def load_schema_file(path: Path) -> HomeSchema:
+    if not path.is_file():
+        raise InputError(f"--schema {path} does not exist; expected a schema JSON file")
+    try:
+        return HomeSchema.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(
+            f"--schema {path} is not a schema ({exc.__class__.__name__}); expected the JSON "
+            "that `emily schema show --json` prints"
+        ) from None
+
+
+def conformed(
+    path: Path, schema: HomeSchema, stats: ConformStats, *, label: str | None = None
+) -> Iterator[Stimulus]:
+    """The stimuli of ``path`` conformed to ``schema`` (counted in ``stats``)."""
+    for number, stimulus in enumerate(read_path(path, label=label or schema.label_column), 1):
+        yield stats.add(conform(stimulus, schema, where=f"{path} stimulus {number}")).stimulus
+
+
+def encoder_for(settings: EmilySettings, schema: HomeSchema) -> StimulusEncoder:
+    """The one encoder of this home's schema (and so of every reflex learned under it)."""
+    return StimulusEncoder(schema.features, dim=settings.hdc_dim, seed=settings.seed)
+
+
+def progress(console: Console) -> Progress:
+    """A progress bar with count and ETA (drawn only on a terminal)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def encode_all(
+    encoder: StimulusEncoder,
+    stimuli: list[Stimulus],
+    console: Console,
+    what: str = "encoding",
+) -> np.ndarray:
+    """Packed hypervectors of ``stimuli`` (rows in order), in chunks, with a progress bar."""
+    rows: list[np.ndarray] = []
+    with progress(console) as bar:
+        task = bar.add_task(what, total=len(stimuli))
+        for start in range(0, len(stimuli), ENCODE_CHUNK):
+            chunk = stimuli[start : start + ENCODE_CHUNK]
+            rows.append(_encode(encoder, chunk))
+            bar.advance(task, len(chunk))
+    if not rows:
+        return np.zeros((0, encoder.dim // 8), dtype=np.uint8)
+    return np.concatenate(rows)
+
+
+def _encode(encoder: StimulusEncoder, chunk: list[Stimulus]) -> np.ndarray:
+    records = [s.features for s in chunk]
+    if all(r is not None for r in records):
+        return encoder.encode_many([r for r in records if r is not None])
+    return np.stack([encoder.encode(s.payload) for s in chunk])
