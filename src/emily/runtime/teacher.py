@@ -27,13 +27,26 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emily.core import Clock, system_clock
+from emily.core import Clock, SovereignModel, system_clock
 from emily.instinct import ReflexMemory
 
 STORE_DEPENDENCY = "reflex_store"
 """The name under which a failing reflex store is reported to the regulator."""
 
 Lesson = tuple[np.ndarray, str]
+
+
+class TeacherStatus(SovereignModel):
+    """What the teacher has done and whether it can write now (``/state``, the run summary)."""
+
+    healthy: bool
+    learned: int
+    pending: int
+    capacity: int
+    failures: int
+    lost: int
+    refused: int
+    last_error: str | None
 
 
 class Teacher:
@@ -83,6 +96,20 @@ class Teacher:
         """Lessons accepted and not yet written (queued or being written)."""
         with self._cond:
             return len(self._queue) + self._busy
+
+    def status(self) -> TeacherStatus:
+        """A consistent snapshot of the counters."""
+        with self._cond:
+            return TeacherStatus(
+                healthy=self.healthy,
+                learned=self.learned,
+                pending=len(self._queue) + self._busy,
+                capacity=self._capacity,
+                failures=self.failures,
+                lost=self.lost,
+                refused=self.refused,
+                last_error=self.last_error,
+            )
 
     def teach(self, vector: np.ndarray, label: str) -> bool:
         """Queue a lesson; ``False`` when refused (queue full or teacher stopping)."""

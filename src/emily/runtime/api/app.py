@@ -183,7 +183,7 @@ def create_app(
                 runtime.encoder.encode(item.payload)
             except EmilyError as exc:
                 raise InputError(f"stimuli[{index}] (id {item.id!r}): {exc}") from None
-        return BatchAnswers(answers=[runtime.handle(s) for s in body.stimuli])
+        return BatchAnswers(answers=runtime.handle_many(body.stimuli))
 
     @protected.get("/hypotheses", tags=["runtime"])
     def hypotheses() -> Hypotheses:
@@ -199,6 +199,7 @@ def create_app(
             tiers=tiers,
             latency=_summary(latencies),
             alpha=runtime.attention.diagnostics(),
+            teacher=runtime.teacher.status(),
         )
 
     @protected.get("/diagnostics", tags=["runtime"])

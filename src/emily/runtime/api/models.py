@@ -17,6 +17,7 @@ from emily.nervous_system import AlphaDiagnostics, RegulatorStatus
 from emily.ops.flags import FlagSpec
 from emily.runtime.loop import Answer, HypothesisBatch
 from emily.runtime.stimuli import Stimulus
+from emily.runtime.teacher import TeacherStatus
 
 MAX_BATCH = 10_000
 """Most stimuli one ``POST /stimuli/batch`` may carry (the body limit applies as well)."""
@@ -81,6 +82,7 @@ class StateView(SovereignModel):
     tiers: dict[str, int]
     latency: LatencySummary
     alpha: AlphaDiagnostics
+    teacher: TeacherStatus
 
 
 class TransitionView(SovereignModel):
