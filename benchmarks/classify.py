@@ -90,7 +90,7 @@ from emily.instinct import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
-from common import PEER_VENV, ROOT, run_peer
+from common import PEER_PYTHON, PEER_VENV, ROOT
 
 DATASETS: dict[str, Callable[..., Any]] = {
     "iris": datasets.load_iris,
@@ -105,7 +105,9 @@ SKLEARN: dict[str, Callable[[], Pipeline]] = {
     ),
 }
 TORCHHD = {"Vanilla": "torchhd Vanilla", "OnlineHD": "torchhd OnlineHD"}
+OURS = ("ours exemplar", "ours prototype")
 WARMUP = 10
+BLOCK = 25  # queries timed in one process before the other takes over
 AUROC_GOAL = 0.9
 NEAREST = 0.5 + 1e-9
 """A hit threshold just above chance: every lookup answers with its nearest reflex."""
@@ -122,7 +124,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--dim", type=int, default=DEFAULT_DIM, help="hypervector bits, ours and torchhd"
     )
-    p.add_argument("--target-miss-rate", type=float, default=0.05, help="of calibrate_threshold")
+    p.add_argument("--target-miss-rate", type=float, default=0.05, help="of the calibration")
     p.add_argument("--no-torchhd", action="store_true", help="skip the torchhd peers (their venv)")
     a = p.parse_args()
     a.seeds = a.seeds or (2 if a.quick else 5)
@@ -200,25 +202,33 @@ def percentiles(secs: np.ndarray, prefix: str) -> dict[str, float]:
 Query = Callable[[int], float | None]
 """Answers test row ``i`` as one live query would; ours returns the seconds of its lookup alone."""
 
+PeerTimer = Callable[[list[int]], dict[str, list[float]]]
+"""Times single queries of the given test rows in the peer's process: seconds per contender."""
 
-def time_queries(queries: dict[str, Query], rows: int, n: int) -> dict[str, dict[str, float]]:
-    """Single-query latency of each in-process contender over ``n`` queries cycling over the
-    test rows (after ``WARMUP``), interleaved query by query, so that load from other processes
-    on a shared machine falls on all of them alike."""
-    total = {m: np.empty(n) for m in queries}
-    inner = {m: np.full(n, np.nan) for m in queries}
-    for k in range(WARMUP + n):
-        for m, query in queries.items():
-            start = time.perf_counter()
-            part = query(k % rows)
-            secs = time.perf_counter() - start
-            if k >= WARMUP:
-                total[m][k - WARMUP] = secs
-                inner[m][k - WARMUP] = np.nan if part is None else part
-    out = {m: percentiles(total[m], "query") for m in queries}
-    for m in queries:
-        if not np.isnan(inner[m]).any():
-            out[m] |= percentiles(inner[m], "lookup")
+
+def time_queries(
+    queries: dict[str, Query], peer: PeerTimer | None, rows: int, n: int
+) -> dict[str, dict[str, float]]:
+    """Single-query latency of each contender over ``n`` queries cycling over the test rows
+    (after ``WARMUP``): the in-process ones interleaved query by query, the peer's in blocks of
+    ``BLOCK`` alternating with them, so that load from other processes on a shared machine falls
+    on all of them alike."""
+    order = [k % rows for k in range(WARMUP + n)]
+    total: dict[str, list[float]] = {m: [] for m in queries}
+    inner: dict[str, list[float | None]] = {m: [] for m in queries}
+    for start in range(0, len(order), BLOCK):
+        block = order[start : start + BLOCK]
+        for i in block:
+            for m, query in queries.items():
+                t0 = time.perf_counter()
+                inner[m].append(query(i))
+                total[m].append(time.perf_counter() - t0)
+        for m, secs in (peer(block) if peer else {}).items():
+            total.setdefault(m, []).extend(secs)
+    out = {m: percentiles(np.array(secs[WARMUP:]), "query") for m, secs in total.items()}
+    for m, parts in inner.items():
+        if all(p is not None for p in parts):
+            out[m] |= percentiles(np.array(parts[WARMUP:], dtype=float), "lookup")
     return out
 
 
@@ -419,12 +429,8 @@ def evaluate_sklearn(
 
 
 # ----------------------------------------------------------------------------- torchhd peers
-def run_torchhd(splits: dict[str, list[Split]], args: argparse.Namespace) -> dict[str, Any]:
-    """Every split (closed and novelty variant) through peers/torchhd_classify.py in one run."""
-    subprocess.run(
-        ["bash", str(ROOT / "benchmarks" / "peers" / "setup_peers.sh"), str(PEER_VENV)],
-        check=True,
-    )
+def write_splits(splits: dict[str, list[Split]], path: Path) -> None:
+    """Every split and its novelty variant, as peers/torchhd_classify.py reads them."""
     arrays: dict[str, np.ndarray] = {}
     tasks = []
     for name, seeds in splits.items():
@@ -438,26 +444,65 @@ def run_torchhd(splits: dict[str, list[Split]], args: argparse.Namespace) -> dic
                 tasks.append(task)
                 arrays |= {f"{task}.x_train": x, f"{task}.y_train": y, f"{task}.x_test": s.x_test}
                 arrays |= {f"{task}.n_classes": np.array(k), f"{task}.seed": np.array(s.seed)}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "splits.npz"
-        np.savez(path, tasks=np.array(tasks), **arrays)
-        args_peer = ["--splits", str(path), "--dim", str(args.dim), "--queries", str(args.queries)]
-        return run_peer("torchhd_classify.py", args_peer)
+    np.savez(path, tasks=np.array(tasks), **arrays)
 
 
-def torchhd_runs(peer: dict[str, Any], name: str, split: Split, cls: str) -> dict[str, Any]:
-    closed = peer["results"][f"{name}-s{split.seed}-closed"][cls]
-    novelty = peer["results"][f"{name}-s{split.seed}-novelty"][cls]
+class TorchhdPeer:
+    """peers/torchhd_classify.py in the peer venv, answering one JSON command per line."""
+
+    def __init__(self, splits: Path, dim: int) -> None:
+        setup = ROOT / "benchmarks" / "peers" / "setup_peers.sh"
+        subprocess.run(["bash", str(setup), str(PEER_VENV)], check=True)  # idempotent
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        env.pop("PYTHONPATH", None)
+        script = ROOT / "benchmarks" / "peers" / "torchhd_classify.py"
+        self.proc = subprocess.Popen(
+            [str(PEER_PYTHON), str(script), "--splits", str(splits), "--dim", str(dim)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.info = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the torchhd peer exited (rc {self.proc.wait()}); see stderr")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def ask(self, **command: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def time(self, rows: list[int]) -> dict[str, list[float]]:
+        return {TORCHHD[cls]: secs for cls, secs in self.ask(op="time", rows=rows).items()}
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def evaluate_torchhd(peer: TorchhdPeer, name: str, split: Split) -> dict[str, dict[str, Any]]:
+    """Both torchhd classifiers on one split (the closed one fitted last: it is then timed)."""
+    novelty = peer.ask(op="fit", task=f"{name}-s{split.seed}-novelty")
+    closed = peer.ask(op="fit", task=f"{name}-s{split.seed}-closed")
     return {
-        "accuracy": float(np.mean(np.array(closed["predicted"]) == split.y_test)),
-        "train_s": closed["train_s"],
-        "query_p50_us": closed["query_p50_us"],
-        "query_p99_us": closed["query_p99_us"],
-        "unit": "class",
-        "units": len(np.unique(split.y_train)),
-        "bytes_per_unit": closed["bytes_per_class"],
-        "encoder_bytes": closed["encoder_bytes"],
-        "novelty_auroc": auroc(split.novel, np.array(novelty["novelty"])),
+        m: {
+            "accuracy": float(np.mean(np.array(closed[cls]["predicted"]) == split.y_test)),
+            "train_s": closed[cls]["train_s"],
+            "unit": "class",
+            "units": len(np.unique(split.y_train)),
+            "bytes_per_unit": closed[cls]["bytes_per_class"],
+            "encoder_bytes": closed[cls]["encoder_bytes"],
+            "novelty_auroc": auroc(split.novel, np.array(novelty[cls]["novelty"])),
+        }
+        for cls, m in TORCHHD.items()
     }
 
 
@@ -482,13 +527,15 @@ def mean(figures: dict[str, Any], key: str) -> float | None:
     return None if value is None else float(value["mean"])
 
 
-def goals(models: dict[str, dict[str, Any]], ours: list[str]) -> dict[str, Any]:
-    """Issue 14's goal on one data set, on the means over seeds, for each model of ours."""
-    peers = [m for m in models if m not in ours]
+def goals(models: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Issue 14's goal on one data set, on the means over seeds, for each model of ours: the
+    accuracy of the best torchhd classifier (without torchhd: of the best peer), a query p50
+    below every peer's, a novelty AUROC of at least ``AUROC_GOAL``."""
+    peers = [m for m in models if m not in OURS]
     hdc = [m for m in peers if m.startswith("torchhd")]
     best = max(hdc or peers, key=lambda m: mean(models[m], "accuracy") or 0.0)
-    out: dict[str, Any] = {"best_hdc_peer" if hdc else "best_peer": best}
-    for m in ours:
+    out: dict[str, Any] = {"best_peer": best}
+    for m in OURS:
         acc = mean(models[m], "accuracy") or 0.0
         p50 = mean(models[m], "query_p50_us") or math.inf
         auc = mean(models[m], "novelty_auroc") or 0.0
@@ -528,14 +575,14 @@ def table(name: str, info: str, models: dict[str, dict[str, Any]], goal: dict[st
             f"{f['query_p50_us']['mean']:>9.0f}{f['query_p99_us']['mean']:>9.0f}{lookup:>10}"
             f"{per:>20}  {fmt(f, 'novelty_auroc', '.3f'):<22}{rates:>10}"
         )
-    for m, c in goal.items():
-        if isinstance(c, dict):
-            log(
-                f"  goal, {m}: accuracy {c['accuracy_diff']:+.3f} vs {next(iter(goal.values()))}"
-                f" ({'met' if c['accuracy_met'] else 'NOT met'}), p50 below every peer's"
-                f" ({'met' if c['latency_met'] else 'NOT met'}), AUROC >= {AUROC_GOAL}"
-                f" ({'met' if c['novelty_met'] else 'NOT met'})"
-            )
+    for m in OURS:
+        c = goal[m]
+        log(
+            f"  goal, {m}: accuracy {c['accuracy_diff']:+.3f} vs {goal['best_peer']}"
+            f" ({'met' if c['accuracy_met'] else 'NOT met'}), p50 below every peer's"
+            f" ({'met' if c['latency_met'] else 'NOT met'}), AUROC >= {AUROC_GOAL}"
+            f" ({'met' if c['novelty_met'] else 'NOT met'})"
+        )
 
 
 def cpu_model() -> str:
@@ -548,58 +595,68 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def evaluate_dataset(
+    name: str,
+    xy: tuple[np.ndarray, np.ndarray],
+    seeds: list[Split],
+    peer: TorchhdPeer | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Every contender on every seed's split of one data set; figures as mean/min/max."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for split in seeds:
+        log(f"[{name} seed {split.seed}] known classes {split.known.tolist()}")
+        scored: dict[str, dict[str, Any]] = {}
+        queries: dict[str, Query] = {}
+        for m in OURS:
+            scored[m], queries[m] = evaluate_ours(m.split()[-1], split, args)
+        for m in SKLEARN:
+            scored[m], queries[m] = evaluate_sklearn(m, split, args)
+        if peer is not None:
+            scored |= evaluate_torchhd(peer, name, split)
+        timer = peer.time if peer is not None else None
+        for m, latency in time_queries(queries, timer, len(split.y_test), args.queries).items():
+            scored[m] |= latency
+        for m, f in scored.items():
+            runs.setdefault(m, []).append(f)
+    models = {m: spread(r) for m, r in runs.items()}
+    x, y = xy
+    classes = len(np.unique(y))
+    goal = goals(models)
+    table(name, f"{len(y)} rows, {x.shape[1]} features, {classes} classes; {len(seeds)} seeds",
+          models, goal)  # fmt: skip
+    return {
+        "rows": len(y),
+        "features": x.shape[1],
+        "classes": classes,
+        "known_classes": {s.seed: s.known.tolist() for s in seeds},
+        "models": models,
+        "goal": goal,
+    }
+
+
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     args = parse_args()
-    ours = ["ours exemplar", "ours prototype"]
 
     data = {name: load(name) for name in args.datasets}
     splits = {
         name: [make_split(x, y, seed, args.test_size) for seed in range(args.seeds)]
         for name, (x, y) in data.items()
     }
-    peer: dict[str, Any] | None = None
-    if not args.no_torchhd:
-        log(f"[torchhd] {len(args.datasets)} data sets x {args.seeds} seeds in the peer venv")
-        peer = run_torchhd(splits, args)
-
     results: dict[str, Any] = {}
-    with threadpool_limits(1):
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
+        peer = None
+        if not args.no_torchhd:
+            write_splits(splits, Path(tmp) / "splits.npz")
+            peer = TorchhdPeer(Path(tmp) / "splits.npz", args.dim)
         for name, seeds in splits.items():
-            runs: dict[str, list[dict[str, Any]]] = {}
-            for split in seeds:
-                log(f"[{name} seed {split.seed}] known classes {split.known.tolist()}")
-                scored: dict[str, dict[str, Any]] = {}
-                queries: dict[str, Query] = {}
-                for m in ours:
-                    scored[m], queries[m] = evaluate_ours(m.split()[-1], split, args)
-                for m in SKLEARN:
-                    scored[m], queries[m] = evaluate_sklearn(m, split, args)
-                for m, latency in time_queries(queries, len(split.y_test), args.queries).items():
-                    scored[m] |= latency
-                for cls, m in TORCHHD.items():
-                    if peer is not None:
-                        scored[m] = torchhd_runs(peer, name, split, cls)
-                for m, f in scored.items():
-                    runs.setdefault(m, []).append(f)
-            models = {m: spread(r) for m, r in runs.items()}
-            x, y = data[name]
-            info = (
-                f"{len(y)} rows, {x.shape[1]} features, {len(np.unique(y))} classes;"
-                f" {args.seeds} seeds"
-            )
-            results[name] = {
-                "rows": len(y),
-                "features": x.shape[1],
-                "classes": len(np.unique(y)),
-                "known_classes": {s.seed: s.known.tolist() for s in seeds},
-                "models": models,
-                "goal": goals(models, ours),
-            }
-            table(name, info, models, results[name]["goal"])
+            results[name] = evaluate_dataset(name, data[name], seeds, peer, args)
+        if peer is not None:
+            peer.close()
 
     # Headline: the torchhd classifier most accurate over all data sets, against ours.
-    peers = [m for m in next(iter(results.values()))["models"] if m not in ours]
+    peers = [m for m in next(iter(results.values()))["models"] if m not in OURS]
     hdc = [m for m in peers if m.startswith("torchhd")] or peers
     head = max(hdc, key=lambda m: sum(r["models"][m]["accuracy"]["mean"] for r in results.values()))
 
@@ -621,10 +678,9 @@ def main() -> None:
         "ratio": ratio,
         "ratio_meaning": f"{head} query p50 / ours exemplar's, geometric mean over data sets",
         "accuracy_diff": accuracy_diff,
-        "goal_met": {n: {m: r["goal"][m]["met"] for m in ours} for n, r in results.items()},
+        "goal_met": {n: {m: r["goal"][m]["met"] for m in OURS} for n, r in results.items()},
     }
-    if "ours prototype" in ours:
-        figures["ratio_prototype"], figures["accuracy_diff_prototype"] = headline("ours prototype")
+    figures["ratio_prototype"], figures["accuracy_diff_prototype"] = headline("ours prototype")
     figures["conditions"] = {
         "seeds": list(range(args.seeds)),
         "split": f"stratified train/test, test share {args.test_size}; novelty: ceil(C/2) known",
@@ -636,10 +692,7 @@ def main() -> None:
         "emily": emily.__version__,
         "numpy": np.__version__,
         "scikit_learn": importlib.metadata.version("scikit-learn"),
-        "torchhd": peer and peer["torchhd_version"],
-        "torch_peer": peer and peer["torch_version"],
-        "torchhd_recipes": peer and peer["recipes"],
-        "torchhd_batch": peer and peer["batch"],
+        "torchhd_peer": peer and peer.info,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu": cpu_model(),
