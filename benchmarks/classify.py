@@ -563,7 +563,8 @@ def table(name: str, info: str, models: dict[str, dict[str, Any]], goal: dict[st
     log(f"\n{name} ({info})")
     log(
         f"{'model':<28}{'accuracy mean [min-max]':<26}{'train s':>9}{'p50 us':>9}{'p99 us':>9}"
-        f"{'lookup us':>10}{'bytes/unit':>20}  {'novelty AUROC':<22}{'hit/miss':>10}"
+        f"{'lookup us':>10}{'bytes/unit':>20}{'bytes/class':>12}  {'novelty AUROC':<22}"
+        f"{'hit/miss':>9}"
     )
     for m, f in models.items():
         lookup = f"{f['lookup_p50_us']['mean']:.0f}" if f.get("lookup_p50_us") else "-"
@@ -573,7 +574,8 @@ def table(name: str, info: str, models: dict[str, dict[str, Any]], goal: dict[st
         log(
             f"{m:<28}{fmt(f, 'accuracy', '.3f'):<26}{f['train_s']['mean']:>9.3f}"
             f"{f['query_p50_us']['mean']:>9.0f}{f['query_p99_us']['mean']:>9.0f}{lookup:>10}"
-            f"{per:>20}  {fmt(f, 'novelty_auroc', '.3f'):<22}{rates:>10}"
+            f"{per:>20}{f['bytes_per_class']['mean']:>12,.0f}  {fmt(f, 'novelty_auroc', '.3f'):<22}"
+            f"{rates:>9}"
         )
     for m in OURS:
         c = goal[m]
@@ -617,7 +619,9 @@ def evaluate_dataset(
         timer = peer.time if peer is not None else None
         for m, latency in time_queries(queries, timer, len(split.y_test), args.queries).items():
             scored[m] |= latency
+        classes = len(np.unique(split.y_train))
         for m, f in scored.items():
+            f["bytes_per_class"] = f["bytes_per_unit"] * f["units"] / classes
             runs.setdefault(m, []).append(f)
     models = {m: spread(r) for m, r in runs.items()}
     x, y = xy
@@ -638,6 +642,7 @@ def evaluate_dataset(
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     args = parse_args()
+    load_before = os.getloadavg()
 
     data = {name: load(name) for name in args.datasets}
     splits = {
@@ -689,6 +694,7 @@ def main() -> None:
         "dim": args.dim,
         "target_miss_rate": args.target_miss_rate,
         "threads": 1,
+        "load_average_1_5_15_min": {"start": load_before, "end": os.getloadavg()},
         "emily": emily.__version__,
         "numpy": np.__version__,
         "scikit_learn": importlib.metadata.version("scikit-learn"),
