@@ -33,11 +33,11 @@ Figures per data set and contender, as mean/min/max over seeds: accuracy; traini
 (encoding included; ours' threshold calibration apart); single-query latency p50/p99 in
 microseconds (ours: ``encode`` of the raw record plus ``lookup``, and ``lookup`` alone; peers:
 their standardising, encoding and forward pass on one raw row) over ``--queries`` queries
-cycling over the test rows after 10 warm-up ones, the in-process contenders interleaved query by
-query (torchhd is timed in its own process, just before); bytes held per exemplar, prototype
-or class, measured on the live objects (ours: tracemalloc, NumPy buffers included, the growth
-per reflex after the first; sklearn: tracemalloc over the fitted pipeline, per exemplar or
-class; torchhd: its prototype tensor), with the encoder's own bytes apart; novelty AUROC.
+cycling over the test rows after 10 warm-up ones, in blocks of 25 per contender taking turns
+(torchhd's in its own process; the two processes never run at once); bytes held per exemplar,
+prototype or class, measured on the live objects (ours: tracemalloc, NumPy buffers included,
+the growth per reflex after the first; sklearn: tracemalloc over the fitted pipeline; torchhd:
+its prototype tensor), with the encoder's own bytes apart; novelty AUROC.
 
 The goal of issue 14 is judged per data set on the means: accuracy at least the best torchhd
 classifier's, query p50 below every peer's, novelty AUROC >= 0.9. The headline ``ratio`` is the
@@ -210,16 +210,16 @@ def time_queries(
     queries: dict[str, Query], peer: PeerTimer | None, rows: int, n: int
 ) -> dict[str, dict[str, float]]:
     """Single-query latency of each contender over ``n`` queries cycling over the test rows
-    (after ``WARMUP``): the in-process ones interleaved query by query, the peer's in blocks of
-    ``BLOCK`` alternating with them, so that load from other processes on a shared machine falls
-    on all of them alike."""
+    (after ``WARMUP``), in blocks of ``BLOCK`` queries per contender taking turns (the peer's
+    too, in its process), so that load from other processes on a shared machine falls on all
+    of them alike, and each answers its block as a stream of queries would come."""
     order = [k % rows for k in range(WARMUP + n)]
     total: dict[str, list[float]] = {m: [] for m in queries}
     inner: dict[str, list[float | None]] = {m: [] for m in queries}
     for start in range(0, len(order), BLOCK):
         block = order[start : start + BLOCK]
-        for i in block:
-            for m, query in queries.items():
+        for m, query in queries.items():
+            for i in block:
                 t0 = time.perf_counter()
                 inner[m].append(query(i))
                 total[m].append(time.perf_counter() - t0)
