@@ -1,9 +1,12 @@
 """Instinct tier (System 1, Tier 0): hyperdimensional computing and the reflex memory.
 
 Binary spatter codes packed 8 bits per byte (:mod:`emily.instinct._hdc`), seeded codebooks,
-record/level/sequence encoders, and :class:`ReflexMemory`, which answers a known stimulus in
+record/level/sequence encoders, :class:`ReflexMemory`, which answers a known stimulus in
 microseconds from an in-memory packed matrix and persists every reflex in the LanceDB table
-``reflexive_memory`` (:mod:`emily.instinct.reflex_store`).
+``reflexive_memory`` (:mod:`emily.instinct.reflex_store`). :func:`calibrate_threshold` sets its
+hit threshold from the stimuli it learned (conformal, leave-one-out), and
+:class:`PrototypeTrainer` trains a few reflexes per class (OnlineHD) to store instead of every
+example.
 
 Example:
     >>> from emily.instinct import ReflexMemory, StimulusEncoder
@@ -15,6 +18,12 @@ Example:
 """
 
 from emily.instinct._ann import MultiHashIndex
+from emily.instinct._calibration import (
+    ThresholdCalibration,
+    calibrate_prototype_threshold,
+    calibrate_threshold,
+    conformal_threshold,
+)
 from emily.instinct._codebook import ItemMemory, LevelCodebook
 from emily.instinct._encoders import (
     CategoricalFeature,
@@ -52,6 +61,7 @@ from emily.instinct._hdc import (
 )
 from emily.instinct._kernel import HammingScan
 from emily.instinct._open import open_reflex_memory
+from emily.instinct._prototype import PrototypeTrainer
 from emily.instinct._reflex import ReflexHit, ReflexMemory, ReflexMiss, default_reflex_id
 from emily.instinct.reflex_store import (
     REFLEX_INDEX,
@@ -83,6 +93,7 @@ __all__ = [
     "NonFiniteValueError",
     "NumericFeature",
     "Packed",
+    "PrototypeTrainer",
     "ReflexHit",
     "ReflexMemory",
     "ReflexMiss",
@@ -92,10 +103,14 @@ __all__ = [
     "StimulusEncoder",
     "StimulusSchema",
     "StoredReflex",
+    "ThresholdCalibration",
     "UnknownFeatureError",
     "bind",
     "bundle",
+    "calibrate_prototype_threshold",
+    "calibrate_threshold",
     "check_packed",
+    "conformal_threshold",
     "cosine",
     "create_hdc_index",
     "default_reflex_id",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from emily.instinct import HammingScan, MultiHashIndex, hamming, random_hv, seeded_rng
+from emily.instinct._kernel import distance_blocks
 
 D = 10_000
 
@@ -81,3 +82,12 @@ def test_multihash_finds_noisy_copies() -> None:
     assert found >= 48  # of 50 (recall is measured properly by the benchmark)
     with pytest.raises(ValueError, match="exceed"):
         MultiHashIndex(random_hv(64, rng, n=2), tables=4, bits=24)
+
+
+def test_distance_blocks_cover_every_pair_exactly() -> None:
+    rows = random_hv(64, seeded_rng(2, "blocks"), n=600)  # three blocks, the last one short
+    expected = np.bitwise_count(rows[:, None] ^ rows[None]).sum(axis=2)
+    seen = np.zeros((600, 600), dtype=np.int64)
+    for start, block in distance_blocks(rows, 64):
+        seen[start : start + block.shape[0]] = block
+    assert np.array_equal(seen, expected)
