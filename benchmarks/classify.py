@@ -18,10 +18,10 @@ Contenders, each at its own recommended recipe, all on one thread:
   ("exemplar") or the class prototypes of ``PrototypeTrainer`` with its defaults (4 per class,
   20 epochs; "prototype"). The answer is the label of the nearest reflex (of a miss: its
   ``nearest_id``); the novelty score is ``1 - similarity`` to it. The hit threshold is
-  calibrated on the training vectors as ``emily learn`` does (target miss rate 5 %): exemplars
-  by ``calibrate_threshold``, prototypes by the same conformal rule on each training vector's
-  nearest-prototype similarity; "hit/miss" are the rates at which known-class test rows hit and
-  novel-class ones miss in the novelty split.
+  calibrated on the training vectors (target miss rate 5 %): ``calibrate_threshold`` for
+  exemplars, ``calibrate_prototype_threshold`` (cross-conformal, 5 folds) for prototypes;
+  "hit/miss" are the rates at which known-class test rows hit and novel-class ones miss in the
+  novelty split.
 * torchhd's ``Vanilla`` and ``OnlineHD`` classifiers with their own encoders, run in the peer
   venv by ``peers/torchhd_classify.py`` (the recipe of torchhd's examples/classifiers.py, at our
   dimension); novelty score: minus the largest cosine similarity to a class prototype.
@@ -62,6 +62,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -283,39 +284,30 @@ def train_ours(
     model: str, x: np.ndarray, y: np.ndarray, seed: int, args: argparse.Namespace
 ) -> Ours:
     """Encode the training rows, learn them (every exemplar, or the class prototypes with the
-    trainer's defaults, as ``emily learn`` does), then calibrate the hit threshold."""
+    trainer's defaults, as ``emily learn`` does), then calibrate the hit threshold: conformal,
+    on leave-one-out nearest similarities (``calibrate_threshold``) or on similarities to
+    prototypes fitted on the other folds (``calibrate_prototype_threshold``, 5 folds)."""
     start = time.perf_counter()
     encoder = StimulusEncoder(schema_for(x), dim=args.dim)
     vectors = encoder.encode_many(records(x))
     labels = [str(c) for c in y]
+    alpha = args.target_miss_rate
+    calibrate: Callable[[], Any]
     if model == "exemplar":
         reflexes = Reflexes([f"x{i}" for i in range(len(y))], labels, vectors)
+        calibrate = partial(instinct.calibrate_threshold, vectors, labels, args.dim,
+                            target_miss_rate=alpha)  # fmt: skip
     else:
         trainer = instinct.PrototypeTrainer(args.dim, seed=seed).fit(vectors, labels)
         ids, responses, rows = zip(*trainer.prototypes(), strict=True)
         reflexes = Reflexes(list(ids), list(responses), np.stack(rows))
+        calibrate = partial(instinct.calibrate_prototype_threshold, vectors, labels, trainer,
+                            target_miss_rate=alpha)  # fmt: skip
     memory = reflexes.memory(encoder, args.dim)
     train_s = time.perf_counter() - start
     start = time.perf_counter()
-    reflexes.threshold = memory.threshold = calibrate(model, memory, vectors, labels, args)
+    reflexes.threshold = memory.threshold = calibrate().threshold
     return Ours(encoder, reflexes, memory, train_s, time.perf_counter() - start)
-
-
-def calibrate(
-    model: str, memory: ReflexMemory, vectors: np.ndarray, labels: list[str], args: Any
-) -> float:
-    """The hit threshold as ``emily learn`` sets it, both conformal with ``k = max(1,
-    floor(alpha (n + 1)))``: exemplars by ``calibrate_threshold`` (k-th smallest leave-one-out
-    nearest similarity); prototypes by the k-th smallest similarity of each training stimulus
-    to its nearest prototype (what ``emily learn --model prototype`` does)."""
-    if model == "exemplar":
-        calibration = instinct.calibrate_threshold(
-            vectors, labels, args.dim, target_miss_rate=args.target_miss_rate
-        )
-        return float(calibration.threshold)
-    _, sims, _ = nearest(memory, vectors)
-    k = max(1, math.floor(args.target_miss_rate * (len(sims) + 1)))
-    return min(max(float(np.sort(sims)[k - 1]), NEAREST), 1.0)
 
 
 def nearest(
