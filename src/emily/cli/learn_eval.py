@@ -9,7 +9,6 @@ off, so the figures say what the instinct tier knows, not what the oscillator le
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from emily.instinct import (
     PrototypeTrainer,
     ReflexHit,
     ReflexMemory,
+    calibrate_prototype_threshold,
     calibrate_threshold,
 )
 from emily.runtime.evaluation import EvalReport, plot, score
@@ -91,14 +91,6 @@ def _labelled(
     return labelled
 
 
-def _conformal(scores: np.ndarray, target_miss_rate: float) -> float:
-    """The ``k``-th smallest score, ``k = max(1, floor(alpha (n + 1)))`` (see
-    ``emily.instinct._calibration``): known stimuli miss at most ``k / (n + 1)`` of the time."""
-    ordered = np.sort(scores)
-    k = max(1, math.floor(target_miss_rate * (len(ordered) + 1)))
-    return float(ordered[min(k, len(ordered)) - 1])
-
-
 def learn(
     file: Annotated[Path, typer.Argument(help="A labelled .csv or .jsonl file of stimuli.")],
     model: ModelOption = "exemplar",
@@ -145,10 +137,13 @@ def learn(
     memory = _memory(settings, schema, model, previous.threshold if previous else 0.75)
     if model == "exemplar":
         memory.learn_many(vectors, labels, [1.0] * len(labels))
-        calibration = calibrate_threshold(
-            vectors, labels, settings.hdc_dim, target_miss_rate=target_miss_rate
-        )
-        threshold, details = calibration.threshold, _details(calibration.model_dump())
+        if len(labels) >= 2:
+            calibration = calibrate_threshold(
+                vectors, labels, settings.hdc_dim, target_miss_rate=target_miss_rate
+            )
+            threshold, details = calibration.threshold, _details(calibration.model_dump())
+        else:  # one stimulus has no neighbour to measure "near" by: only itself hits
+            threshold, details = 1.0, {"method": "single stimulus", "n": 1}
     else:
         threshold, details = _learn_prototypes(
             settings, schema, memory, vectors, labels, per_class, epochs, target_miss_rate
@@ -240,15 +235,16 @@ def _learn_prototypes(
     )
     for stale in set(memory.ids()) - set(ids):
         memory.forget(stale)
-    scores = np.asarray([_similarity(r) for r in _nearest(memory, vectors)])
-    threshold = min(max(_conformal(scores, target_miss_rate), NEAREST), 1.0)
-    return threshold, {
-        "method": "conformal nearest-prototype similarity",
-        "target_miss_rate": target_miss_rate,
-        "n": len(labels),
-        "prototypes": len(prototypes),
-        "bytes_per_class": float(trainer.bytes_per_class),
-    }
+    if len(labels) >= 2:
+        calibration = calibrate_prototype_threshold(
+            vectors, labels, trainer, target_miss_rate=target_miss_rate
+        )
+        threshold, details = calibration.threshold, _details(calibration.model_dump())
+    else:  # nothing to hold out: the prototype is the stimulus
+        threshold, details = 1.0, {"method": "single stimulus", "n": 1}
+    details["prototypes"] = len(prototypes)
+    details["bytes_per_class"] = float(trainer.bytes_per_class)
+    return threshold, details
 
 
 def _nearest(memory: ReflexMemory, vectors: np.ndarray) -> list[ReflexHit | None]:
