@@ -46,13 +46,13 @@ def runtime() -> Any:
 
 
 def _slow_lookups(rt: TriuneRuntime, clock: ManualClock, delay: list[float]) -> None:
-    real: Callable[..., Any] = rt.reflexes.lookup
+    real: Callable[..., Any] = rt.reflexes.lookup_batch  # the reflex path's one lookup call
 
-    def lookup(query: Any) -> Any:
-        clock.advance(delay[0])  # the dependency blocks for this long (clock time)
-        return real(query)
+    def lookup_batch(queries: Any) -> Any:
+        clock.advance(delay[0] * len(queries))  # each lookup blocks this long (clock time)
+        return real(queries)
 
-    rt.reflexes.lookup = lookup  # type: ignore[method-assign]
+    rt.reflexes.lookup_batch = lookup_batch  # type: ignore[method-assign]
 
 
 def test_fallback_engages_within_budget_and_recovers(runtime: Any) -> None:
