@@ -131,6 +131,12 @@ def run(
             "--reflexes", help="Which learned reflex model answers (default: the latest)."
         ),
     ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5, max=1.0, help="Override the hit threshold `emily learn` calibrated."
+        ),
+    ] = None,
     cognition: Annotated[
         bool, typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses.")
     ] = True,
@@ -183,8 +189,8 @@ def run(
         source=source, demo=demo, limit=limit, replay=replay,
         rate=rate or DEFAULT_FILE_RATE, pace=demo if pace is None else pace,
         gate=gate, out_file=out_file, as_json=as_json, label=label, schema_file=schema_file,
-        reflexes=reflexes, cognition=cognition, live=live and not as_json, model=model,
-        journal=journal, publish=bus, bus_in=bus_in,
+        reflexes=reflexes, threshold=threshold, cognition=cognition,
+        live=live and not as_json, model=model, journal=journal, publish=bus, bus_in=bus_in,
     )  # fmt: skip
     session = ZenohBus(settings.zenoh_endpoint, "listen") if (bus or bus_in) else None
     try:
@@ -208,6 +214,7 @@ class _Options:
     label: str | None
     schema_file: Path | None
     reflexes: ModelKind | None
+    threshold: float | None
     cognition: bool
     live: bool
     model: str
@@ -325,7 +332,7 @@ def _run(
         stream_clock=timeline.clock if timeline else None,
         gate=options.gate == "model",
         learning=learning,
-        threshold=plan.threshold,
+        threshold=options.threshold if options.threshold is not None else plan.threshold,
     )
     tally = AnswerTally()
     start = clock.monotonic()
