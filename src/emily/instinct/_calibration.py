@@ -63,8 +63,8 @@ import numpy.typing as npt
 
 from emily.core import InputError, SovereignModel
 from emily.instinct._hdc import check_packed, seeded_rng
-from emily.instinct._kernel import distance_blocks
-from emily.instinct._prototype import PrototypeTrainer, hamming_to
+from emily.instinct._kernel import distance_blocks, hamming_matrix
+from emily.instinct._prototype import PrototypeTrainer
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95)
 """Quantiles reported for each score distribution."""
@@ -281,7 +281,7 @@ def calibrate_prototype_threshold(
                                  lr=trainer.lr, seed=trainer.seed)  # fmt: skip
         model.fit(batch[kept], list(names[kept]))
         protos = model.prototypes()
-        sims = 1.0 - hamming_to(batch[held], np.stack([v for *_, v in protos])) / dim
+        sims = 1.0 - hamming_matrix(batch[held], np.stack([v for *_, v in protos])) / dim
         scores[held] = sims.max(axis=1)
         proto_labels = np.asarray([label for _, label, _ in protos])
         foreign = proto_labels[None, :] != names[held][:, None]  # (held, P)

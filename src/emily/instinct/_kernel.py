@@ -183,20 +183,22 @@ class HammingScan:
         return slots, dists
 
 
+def hamming_matrix(queries: Packed, rows: Packed) -> npt.NDArray[np.int32]:
+    """Hamming distances ``(Q, N)`` of every query ``(Q, B)`` to every row ``(N, B)`` (faiss
+    popcount; the caller has validated both as packed batches of one width)."""
+    q, r = np.ascontiguousarray(queries), np.ascontiguousarray(rows)
+    out = np.empty((q.shape[0], r.shape[0]), dtype=np.int32)
+    if out.size:
+        _faiss.hammings(
+            faiss.swig_ptr(q), faiss.swig_ptr(r), q.shape[0], r.shape[0], q.shape[1],
+            faiss.swig_ptr(out),
+        )  # fmt: skip
+    return out
+
+
 def distance_blocks(rows: Packed, dim: int) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
     """All-pairs Hamming distances of ``rows`` ``(n, B)``: ``(start, block)`` with ``block`` the
-    ``(b, n)`` distances of rows ``start .. start + b`` to every row (faiss popcount).
-
-    The block buffer is reused: copy what must outlive the next iteration.
-    """
+    ``(b, n)`` distances of rows ``start .. start + b`` to every row, ``BLOCK_ROWS`` at a time."""
     matrix = np.ascontiguousarray(check_packed(rows, dim, batch=True))
-    n, width = matrix.shape
-    block = np.empty((min(BLOCK_ROWS, n), n), dtype=np.int32)
-    for start in range(0, n, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n)
-        chunk = np.ascontiguousarray(matrix[start:stop])
-        _faiss.hammings(
-            faiss.swig_ptr(chunk), faiss.swig_ptr(matrix), stop - start, n, width,
-            faiss.swig_ptr(block),
-        )  # fmt: skip
-        yield start, block[: stop - start]
+    for start in range(0, matrix.shape[0], BLOCK_ROWS):
+        yield start, hamming_matrix(matrix[start : start + BLOCK_ROWS], matrix)

@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from emily.core import InputError
 from emily.instinct._hdc import bundle, check_packed, n_bytes, random_hv, seeded_rng
-from emily.instinct._kernel import HammingScan
+from emily.instinct._kernel import hamming_matrix
 
 KMEANS_ROUNDS = 8
 BATCH = 64  # stimuli per retraining update (the OnlineHD reference updates per batch as well)
@@ -116,15 +116,14 @@ class PrototypeTrainer:
         """Hamming k-means on one label's stimuli; one accumulator (cluster mean) per cluster."""
         rng = seeded_rng(self.seed, f"prototype-kmeans/{label}")
         centres = _kmeans_pp(rows, min(self.per_class, np.unique(rows, axis=0).shape[0]), rng)
-        assign = np.zeros(rows.shape[0], dtype=np.int64)
         for _ in range(KMEANS_ROUNDS):
-            assign = _assign(rows, centres, self.dim)
+            assign = np.argmin(hamming_matrix(rows, centres), axis=1)  # ties: lowest centre
             kept = [k for k in range(centres.shape[0]) if (assign == k).any()]
             new = np.stack([bundle(rows[assign == k], self.dim) for k in kept])
             if new.shape == centres.shape and np.array_equal(new, centres):
                 break
             centres = new
-        assign = _assign(rows, centres, self.dim)
+        assign = np.argmin(hamming_matrix(rows, centres), axis=1)
         for k in range(centres.shape[0]):
             members = rows[assign == k]
             if members.shape[0] == 0:
@@ -135,6 +134,7 @@ class PrototypeTrainer:
             self._index.append(sum(1 for name in self._labels if name == label) - 1)
 
     def _retrain(self, batch: npt.NDArray[np.uint8], names: list[str]) -> None:
+        """``epochs`` seeded passes of mistake-driven updates; keep the best epoch (pocket)."""
         rows_of = {label: np.flatnonzero(np.asarray(self._labels) == label) for label in set(names)}
         label_code = {label: i for i, label in enumerate(sorted(set(self._labels)))}
         proto_code = np.asarray([label_code[label] for label in self._labels])
@@ -188,9 +188,9 @@ class PrototypeTrainer:
             wrong += int((proto_code[pred] != want[start : start + CHUNK]).sum())
         return wrong
 
-    def _distances(self, x: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    def _distances(self, x: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
         """Hamming distances ``(b, P)`` of stimuli to the packed prototypes."""
-        return hamming_to(x, self._packed)
+        return hamming_matrix(x, self._packed)
 
     def _binarise(self) -> None:
         """``P = sign(A)`` packed (negative -> bit 1); an exact zero takes a per-prototype bit."""
@@ -209,7 +209,7 @@ class PrototypeTrainer:
     # ------------------------------------------------------------------ answers
     def predict(self, vectors: npt.NDArray[np.uint8]) -> list[str]:
         """Label of the nearest prototype of each stimulus (ties: the first prototype)."""
-        batch = check_packed(vectors, self.dim, batch=True)
+        batch = np.ascontiguousarray(check_packed(vectors, self.dim, batch=True))
         if not self._labels:
             raise InputError("no prototypes yet: call fit first")
         out: list[str] = []
@@ -269,30 +269,12 @@ def _kmeans_pp(
 ) -> npt.NDArray[np.uint8]:
     """k-means++ seeding in Hamming distance: each next centre drawn with probability ~ d^2."""
     centres = [rows[int(rng.integers(rows.shape[0]))]]
-    nearest = hamming_to(rows, centres[0][None, :])[:, 0]
+    nearest = hamming_matrix(rows, centres[0][None, :])[:, 0]
     for _ in range(1, k):
         weight = nearest.astype(np.float64) ** 2
         centres.append(rows[int(rng.choice(rows.shape[0], p=weight / weight.sum()))])
-        nearest = np.minimum(nearest, hamming_to(rows, centres[-1][None, :])[:, 0])
+        nearest = np.minimum(nearest, hamming_matrix(rows, centres[-1][None, :])[:, 0])
     return np.stack(centres)
-
-
-def hamming_to(rows: npt.NDArray[np.uint8], others: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-    """Hamming distances ``(n, m)`` of ``rows`` to each of a few ``others`` (one pass per other)."""
-    out = np.empty((rows.shape[0], others.shape[0]), dtype=np.int64)
-    for j in range(others.shape[0]):
-        out[:, j] = np.bitwise_count(rows ^ others[j]).sum(axis=1, dtype=np.int64)
-    return out
-
-
-def _assign(
-    rows: npt.NDArray[np.uint8], centres: npt.NDArray[np.uint8], dim: int
-) -> npt.NDArray[np.int64]:
-    """Nearest centre of each row (exact scan; ties to the lowest centre)."""
-    scan = HammingScan(dim, capacity=centres.shape[0])
-    scan.add(np.ascontiguousarray(centres))
-    slots, _ = scan.nearest_batch(np.ascontiguousarray(rows))
-    return slots
 
 
 def _bipolar_sum(rows: npt.NDArray[np.uint8], weights: npt.NDArray[np.float64], dim: int) -> Floats:
