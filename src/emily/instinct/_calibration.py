@@ -4,8 +4,8 @@ A fixed threshold cannot suit every encoder and data set: a record bundles one l
 feature, and two records whose features all differ still agree on most bits. On breast_cancer
 (30 features, 64 levels), records with every feature drawn uniformly from its range are 0.76-0.81
 similar to their nearest training record, so a fixed 0.75 answered 99.8 % of them; the training
-records themselves sit at 0.84-0.91 from their nearest neighbour. What "near" means is a property
-of the data, so it is measured on the data.
+records themselves sit at 0.84 or more (median 0.91) from their nearest neighbour. What "near"
+means is a property of the data, so it is measured on the data.
 
 The model (conformal novelty detection; Vovk, Gammerman & Shafer 2005, ch. 4; Laxhammar &
 Falkman 2015, with the nearest-neighbour nonconformity score):
