@@ -31,10 +31,12 @@ from emily.instinct import (
 )
 from emily.runtime.evaluation import EvalReport, plot, score
 from emily.runtime.reflex_models import ModelKind, ReflexModelCard, ReflexModels, table_for
-from emily.runtime.schema_store import ConformStats, HomeSchema
+from emily.runtime.schema_store import ConformStats, HomeSchema, SchemaStore
 from emily.runtime.stimuli import Stimulus
 
 LEARN_CHUNK = 2_048
+CALIBRATION_SAMPLE = 10_000
+"""Stored exemplars the threshold is calibrated on, at most (a seeded sample above it)."""
 NEAREST = 0.5 + 1e-9
 """A threshold just above chance: every lookup returns its nearest reflex, which ``eval``
 then judges against the calibrated threshold itself (so it can score misses' nearest labels)."""
@@ -135,19 +137,27 @@ def learn(
     models = ReflexModels(settings.home)
     previous = models.get(schema, model)
     memory = _memory(settings, schema, model, previous.threshold if previous else 0.75)
+    prototypes: int | None = None
+    bytes_per_class: float | None = None
     if model == "exemplar":
         memory.learn_many(vectors, labels, [1.0] * len(labels))
-        if len(labels) >= 2:
-            calibration = calibrate_threshold(
-                vectors, labels, settings.hdc_dim, target_miss_rate=target_miss_rate
-            )
-            threshold, details = calibration.threshold, _details(calibration.model_dump())
-        else:  # one stimulus has no neighbour to measure "near" by: only itself hits
-            threshold, details = 1.0, {"method": "single stimulus", "n": 1}
-    else:
-        threshold, details = _learn_prototypes(
-            settings, schema, memory, vectors, labels, per_class, epochs, target_miss_rate
+        known, names = _stored_sample(memory, settings.seed)
+        calibration = (
+            calibrate_threshold(known, names, settings.hdc_dim, target_miss_rate=target_miss_rate)
+            if len(names) >= 2
+            else None  # one stimulus has no neighbour to measure "near" by: only itself hits
         )
+    else:
+        trainer = _fit_prototypes(settings, schema, memory, vectors, labels, per_class, epochs)
+        prototypes, bytes_per_class = len(memory), float(trainer.bytes_per_class)
+        calibration = (
+            calibrate_prototype_threshold(
+                vectors, labels, trainer, target_miss_rate=target_miss_rate
+            )
+            if len(labels) >= 2
+            else None  # nothing to hold out: the prototype is the stimulus
+        )
+    threshold = calibration.threshold if calibration is not None else 1.0
     seconds = clock.monotonic() - started
     classes = sorted(set(labels) | set(previous.classes if previous else ()))
     card = ReflexModelCard(
@@ -156,7 +166,9 @@ def learn(
         kind=model,
         table=table_for(schema, model),
         threshold=threshold,
-        calibration=details,
+        calibration=calibration,
+        prototypes=prototypes,
+        bytes_per_class=bytes_per_class,
         classes=tuple(classes),
         learned_from=tuple(
             dict.fromkeys([*(previous.learned_from if previous else ()), str(file)])
@@ -165,6 +177,9 @@ def learn(
         updated_at=clock.now(),
     )
     models.save(card, schema)
+    SchemaStore(settings.home).save(
+        schema.with_calibration(threshold, {"model": model, "target_miss_rate": target_miss_rate})
+    )
     summary = {
         "file": str(file),
         "model": model,
@@ -195,12 +210,20 @@ def learn(
         typer.echo(json.dumps(summary))
 
 
-def _details(raw: dict[str, Any]) -> dict[str, bool | int | float | str]:
-    """The scalar figures of a calibration, for the model card."""
-    return {k: v for k, v in raw.items() if isinstance(v, (bool, int, float, str))}
+def _stored_sample(memory: ReflexMemory, seed: int) -> tuple[np.ndarray, list[str]]:
+    """Every stored exemplar (vectors, responses), or a seeded sample of ``CALIBRATION_SAMPLE``
+    of them: the threshold describes the whole memory, not only the latest file, and the
+    leave-one-out scores cost ``O(n^2 D)``."""
+    rows = memory.store.load()
+    if len(rows) > CALIBRATION_SAMPLE:
+        picked = np.random.default_rng(seed).choice(len(rows), CALIBRATION_SAMPLE, replace=False)
+        rows = [rows[i] for i in sorted(picked)]
+    width = memory.dim // 8
+    vectors = np.frombuffer(b"".join(r.vector for r in rows), np.uint8).reshape(-1, width)
+    return vectors, [r.response for r in rows]
 
 
-def _learn_prototypes(
+def _fit_prototypes(
     settings: EmilySettings,
     schema: HomeSchema,
     memory: ReflexMemory,
@@ -208,12 +231,12 @@ def _learn_prototypes(
     labels: list[str],
     per_class: int,
     epochs: int,
-    target_miss_rate: float,
-) -> tuple[float, dict[str, bool | int | float | str]]:
-    """Fit (or go on fitting) the prototypes, store them as the table's reflexes, calibrate."""
+) -> PrototypeTrainer:
+    """Fit (or go on fitting, from the saved state) the prototypes; store them as the table's
+    reflexes (and forget prototypes the trainer no longer has)."""
     state_path = settings.home / "models" / "reflex" / f"{schema.name}.v{schema.version}.npz"
     if state_path.is_file():
-        with np.load(state_path) as saved:
+        with np.load(state_path, allow_pickle=False) as saved:
             trainer = PrototypeTrainer.from_state({k: saved[k] for k in saved.files})
         trainer.partial_fit(vectors, labels)
     else:
@@ -235,16 +258,7 @@ def _learn_prototypes(
     )
     for stale in set(memory.ids()) - set(ids):
         memory.forget(stale)
-    if len(labels) >= 2:
-        calibration = calibrate_prototype_threshold(
-            vectors, labels, trainer, target_miss_rate=target_miss_rate
-        )
-        threshold, details = calibration.threshold, _details(calibration.model_dump())
-    else:  # nothing to hold out: the prototype is the stimulus
-        threshold, details = 1.0, {"method": "single stimulus", "n": 1}
-    details["prototypes"] = len(prototypes)
-    details["bytes_per_class"] = float(trainer.bytes_per_class)
-    return threshold, details
+    return trainer
 
 
 def _nearest(memory: ReflexMemory, vectors: np.ndarray) -> list[ReflexHit | None]:
@@ -333,7 +347,7 @@ def evaluate(
             plot_file,
             f"{file.name}: {card.kind} reflexes of {schema.name} v{schema.version}",
         )
-    _print_report(console, report, card, file, stats.summary())
+    _print_report(console, report, card, len(memory), file, stats.summary())
     if plot_file is not None:
         console.print(f"plot: {escape(str(plot_file))}")
     if as_json:
@@ -367,14 +381,19 @@ def _write_answers(
 
 
 def _print_report(
-    console: Console, report: EvalReport, card: ReflexModelCard, file: Path, conform: str
+    console: Console,
+    report: EvalReport,
+    card: ReflexModelCard,
+    stored: int,
+    file: Path,
+    conform: str,
 ) -> None:
     def pct(value: float | None) -> str:
         return "–" if value is None else f"{value:.1%}"
 
     console.print(
         f"[bold]{escape(str(file))}[/bold]: {report.n:,} labelled stimuli, {card.kind} "
-        f"reflexes ({card.reflexes:,}), hit threshold {report.threshold:.4f}"
+        f"reflexes ({stored:,}), hit threshold {report.threshold:.4f}"
     )
     console.print(f"conform: {conform}")
     figures = Table(show_header=False)
@@ -403,7 +422,7 @@ def _print_report(
         )
     console.print(classes)
     if len(report.confusion_labels) <= 12:
-        matrix = Table(title="confusion (rows: label, columns: nearest reflex)")
+        matrix = Table(title="confusion: label × nearest reflex")
         matrix.add_column("")
         for name in report.confusion_labels:
             matrix.add_column(escape(name) or "(none)", justify="right")

@@ -133,9 +133,7 @@ def run(
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(
-            min=0.5, max=1.0, help="Override the hit threshold `emily learn` calibrated."
-        ),
+        typer.Option(min=0.5, max=1.0, help="Override the hit threshold `emily learn` calibrated."),
     ] = None,
     cognition: Annotated[
         bool, typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses.")
@@ -277,7 +275,7 @@ def _plan(
         return _Plan(schema, schema.features, table_for(schema, "exemplar"), None, True,
                      features, note)  # fmt: skip
     teaches = card.kind == "exemplar"
-    note = (f"{card.kind} reflexes of {schema.name} v{schema.version} ({card.reflexes:,}), "
+    note = (f"{card.kind} reflexes of {schema.name} v{schema.version}, "
             f"calibrated hit threshold {card.threshold:.4f}"
             + ("" if teaches else "; labels do not teach here (`emily learn --model prototype` "
                "retrains prototypes)"))  # fmt: skip
@@ -347,7 +345,7 @@ def _run(
             for batch in _batches(stimuli, chunk if timeline else 1):
                 answers = (runtime.handle_many(batch, timeline.place_all(batch))
                            if timeline else [runtime.handle(batch[0])])  # fmt: skip
-                tally.add(answers)
+                tally.add(answers, runtime.attention.frequency if timeline else None)
                 if writer is not None:
                     writer.write(answers)
                 if options.pace:  # a steady gap, no catch-up bursts

@@ -44,15 +44,18 @@ def serve(
         ),
     ] = False,
     demo_schema_: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--demo-schema/--text-schema",
-            help="Encode stimuli with the wine demo's feature schema, or as free text.",
+            help="Encode stimuli with the wine demo's feature schema, or as free text "
+            "(default: the home's schema and its latest learned reflexes, if it has one; "
+            "else the demo's).",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     cognition: Annotated[
         bool,
-        typer.Option(help="Ask cognition (GFlowNet) for hypotheses (demo schema only)."),
+        typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses."),
     ] = True,
 ) -> None:
     """Serve the HTTP API over a live runtime: stimuli, state, flags, metrics, remediation.
@@ -67,16 +70,34 @@ def serve(
         )
     import uvicorn
 
+    from emily.instinct import REFLEX_TABLE, NumericFeature
     from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
     from emily.runtime.champion import choose_cognition
+    from emily.runtime.reflex_models import ReflexModels, table_for
+    from emily.runtime.schema_store import SchemaStore
     from emily.runtime.stimuli import demo_dataset
 
     settings = load_settings()
     token_file = token_path(settings.home)
     ensure_token(settings.home)  # fail on a bad token file before the slow build
     clock = system_clock()
-    schema = demo_schema(demo_dataset()) if demo_schema_ else None
-    features = list(DEMO_FEATURES) if cognition and schema is not None else None
+    home = SchemaStore(settings.home).current() if demo_schema_ is None else None
+    if home is not None:
+        card = ReflexModels(settings.home).active(home)
+        schema, table = home.features, card.table if card else table_for(home, "exemplar")
+        threshold = card.threshold if card else None
+        numeric = [n for n, f in (schema.features if schema else {}).items()
+                   if isinstance(f, NumericFeature)]  # fmt: skip
+        features = numeric[:4] if cognition and len(numeric) >= 2 else None
+        console.print(
+            f"schema: {home.name} v{home.version} of {settings.home}; reflex table {table}, "
+            f"threshold {threshold or 'uncalibrated'}",
+            soft_wrap=True,
+        )
+    else:
+        schema = demo_schema(demo_dataset()) if demo_schema_ is not False else None
+        table, threshold = f"{REFLEX_TABLE}_demo" if schema else REFLEX_TABLE, None
+        features = list(DEMO_FEATURES) if cognition and schema is not None else None
     choice = choose_cognition(settings, features, clock) if features else None
     if choice is not None:
         used = choice.model.label if choice.model else f"variant {choice.variant} from scratch"
@@ -84,6 +105,9 @@ def serve(
     runtime = build_runtime(
         settings,
         schema,
+        table=table,
+        threshold=threshold,
+        home_schema=home,
         clock=clock,
         cognition_features=features,
         cognition_model=choice.model if choice else None,

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from emily.runtime.loop import Answer, TriuneRuntime
 
 
@@ -22,6 +24,10 @@ def answer_record(answer: Answer) -> dict[str, Any]:
     """The JSON object of one answer (``id`` first, then every field of ``Answer``)."""
     fields = answer.model_dump(mode="json")
     return {"id": fields.pop("stimulus_id"), **fields}
+
+
+PHASE_LOCKED = 0.9
+"""Mean resultant length of the stimuli's phases above which a run warns of phase locking."""
 
 
 class AnswerWriter:
@@ -45,9 +51,17 @@ class AnswerTally:
     def __init__(self) -> None:
         self.n = 0
         self.counts: Counter[str] = Counter()
+        self._phasor = 0j  # sum of exp(i * 2 pi f t) over stream times: phase locking
+        self._timed = 0
 
-    def add(self, answers: Sequence[Answer]) -> None:
+    def add(self, answers: Sequence[Answer], frequency_hz: float | None = None) -> None:
+        """Count ``answers``; with ``frequency_hz``, also where their stream times fall in the
+        oscillator's cycle (see :meth:`phase_locking`)."""
         c = self.counts
+        if frequency_hz is not None:
+            times = np.asarray([a.time_s for a in answers if a.time_s is not None])
+            self._phasor += complex(np.exp(2j * np.pi * frequency_hz * times).sum())
+            self._timed += len(times)
         for a in answers:
             c[a.tier] += 1
             if a.tier == "suppressed" and a.label is not None:
@@ -58,6 +72,12 @@ class AnswerTally:
                 c["labelled_hits"] += 1
                 c["correct_hits"] += a.response == a.label
         self.n += len(answers)
+
+    def phase_locking(self) -> float | None:
+        """The mean resultant length of the stimuli's oscillator phases, in [0, 1]: near 0 when
+        stimuli fall all over the cycle, 1 when every stimulus meets the same phase (regular
+        times at a divisor of the frequency, e.g. one per second at 8 Hz). ``None`` below 20."""
+        return abs(self._phasor) / self._timed if self._timed >= 20 else None
 
     def as_dict(self) -> dict[str, int]:
         c = self.counts
@@ -77,8 +97,9 @@ class AnswerTally:
         """Lines for a person: what happened to the stimuli, and why some were not answered."""
         c = self.counts
         lines = [
-            f"answers: {c['instinct']:,} reflex hits, {c['none']:,} misses (novel), "
-            f"{c['suppressed']:,} suppressed; {c['learned']:,} lessons learned; "
+            f"answers: {_count(c['instinct'], 'reflex hit')}, "
+            f"{_count(c['none'], 'miss', 'misses')} (novel), {c['suppressed']:,} suppressed; "
+            f"{_count(c['learned'], 'lesson')} learned; "
             f"{c['cognition_offered']:,} offered to cognition"
         ]
         if c["labelled_hits"]:
@@ -97,4 +118,17 @@ class AnswerTally:
             )
         elif gate == "off":
             lines.append("gate: off (every stimulus answered)")
+        locking = self.phase_locking()
+        if gate != "off" and locking is not None and locking > PHASE_LOCKED:
+            lines.append(
+                f"[yellow]warning[/yellow]: the stimuli are phase-locked to the "
+                f"{runtime.attention.frequency:g} Hz oscillator (resultant {locking:.2f}): their "
+                "times are regular at a divisor of its period, so the gate meets (nearly) the "
+                "same phase every time and passes all or none of them; give other timestamps, "
+                "another --rate, or --gate off"
+            )
         return "\n".join(lines)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"

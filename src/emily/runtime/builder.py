@@ -19,6 +19,7 @@ from emily.runtime.bus import RuntimeBus, ZenohBus
 from emily.runtime.journal import EpisodeJournal, ProcessEpisodic
 from emily.runtime.loop import Learning, TriuneRuntime
 from emily.runtime.metrics import RuntimeMetrics
+from emily.runtime.schema_store import HomeSchema, conform
 from emily.runtime.stimuli import DemoDataset
 from emily.runtime.structure import CausalStructureSource, CognitionModel
 
@@ -61,6 +62,7 @@ def build_runtime(
     gate: bool = True,
     learning: Learning = "background",
     threshold: float | None = None,
+    home_schema: HomeSchema | None = None,
 ) -> TriuneRuntime:
     """A runtime whose reflexes persist in ``EMILY_HOME/lancedb`` (table ``table``).
 
@@ -73,6 +75,7 @@ def build_runtime(
     ``stream_clock`` (a replayed file's ``StreamClock``) drives the oscillator and the
     regulator, and then latency no longer steers routes (see ``runtime.timeline``).
     ``threshold`` is the reflex memory's hit threshold (the home's calibrated one).
+    ``home_schema`` makes the runtime conform live stimuli to it (``TriuneRuntime.conform``).
     """
     clock = clock or system_clock()
     encoder = StimulusEncoder(schema, dim=settings.hdc_dim, seed=settings.seed)
@@ -88,6 +91,8 @@ def build_runtime(
     )
     rhythm = stream_clock or clock
     attention = AlphaOscillatoryAttention(settings.alpha_frequency_hz, clock=rhythm)
+    if stream_clock is not None:  # a stream's onset resets the phase: its first stimulus passes
+        attention.reset_phase(stream_clock.monotonic())
     regulator = Regulator(
         RegulatorConfig(latency_budget_s=settings.latency_budget_ms / 1e3), clock=rhythm
     )
@@ -119,7 +124,7 @@ def build_runtime(
         runtime_bus = RuntimeBus(
             bus, regulator=regulator, on_health=lambda up: metrics.bus_up.set(float(up))
         )
-    return TriuneRuntime(
+    runtime = TriuneRuntime(
         encoder=encoder,
         reflexes=reflexes,
         attention=attention,
@@ -134,3 +139,6 @@ def build_runtime(
         learning=learning,
         latency_steers=stream_clock is None,
     )
+    if home_schema is not None:
+        runtime.conform = lambda stimulus: conform(stimulus, home_schema).stimulus
+    return runtime

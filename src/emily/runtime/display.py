@@ -57,6 +57,9 @@ def render(runtime: TriuneRuntime, processed: int, elapsed_s: float) -> Group:
             f"{bus.answers.stats.sent + bus.answers.stats.flushed:,} answers sent / "
             f"{bus.pending:,} queued{health}",
         )
+    panel = Panel(stats, title="Emily Sovereign — triune runtime")
+    if runtime.cognition is None:  # nothing will ever fill a hypotheses table
+        return Group(panel)
     hypotheses = Table(title="latest hypotheses (causal structure)", expand=True)
     hypotheses.add_column("share", justify="right", width=6)
     hypotheses.add_column("graph")
@@ -70,4 +73,4 @@ def render(runtime: TriuneRuntime, processed: int, elapsed_s: float) -> Group:
             + (" [red]mode collapse[/red]" if batch.mode_collapse else "")
             + f", {batch.latency_s:.1f} s"
         )
-    return Group(Panel(stats, title="Emily Sovereign — triune runtime"), hypotheses)
+    return Group(panel, hypotheses)

@@ -217,6 +217,9 @@ class TriuneRuntime:
             else None
         )
         self.gate = gate
+        self.conform: Callable[[Stimulus], Stimulus] = lambda stimulus: stimulus
+        """Fits a live stimulus to the home's schema (clamping, unseen categories); the builder
+        sets it when the runtime answers with a home's schema (see ``runtime.schema_store``)."""
         self.learning: Learning = learning
         self.latency_steers = latency_steers
         self.teacher = Teacher(

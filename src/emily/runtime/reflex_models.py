@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from emily.core import InputError, SovereignModel
+from emily.instinct import ThresholdCalibration
 from emily.runtime.schema_store import HomeSchema
 
 ModelKind = Literal["exemplar", "prototype"]
@@ -36,7 +37,10 @@ class ReflexModelCard(SovereignModel):
     kind: ModelKind
     table: str
     threshold: float = Field(gt=0.5, le=1.0)
-    calibration: dict[str, bool | int | float | str]
+    calibration: ThresholdCalibration | None
+    """How the threshold was measured (``None``: too few stimuli; only exact matches hit)."""
+    prototypes: int | None = None
+    bytes_per_class: float | None = None
     classes: tuple[str, ...]
     learned_from: tuple[str, ...]
     reflexes: int = Field(ge=0)

@@ -168,6 +168,7 @@ def create_app(
         """Answer one stimulus on the reflex path."""
         # Validate before the gate: a suppressed stimulus is never encoded, and a malformed one
         # must be refused whatever the alpha phase happens to be when it arrives.
+        body = runtime.conform(body)
         runtime.encoder.encode(body.payload)
         return runtime.handle(body)
 
@@ -178,12 +179,14 @@ def create_app(
             raise InputError(
                 f"{len(body.stimuli)} stimuli in one batch; at most {options.max_batch} allowed"
             )
+        batch = []
         for index, item in enumerate(body.stimuli):  # all or nothing: check before handling
             try:
-                runtime.encoder.encode(item.payload)
+                batch.append(runtime.conform(item))
+                runtime.encoder.encode(batch[-1].payload)
             except EmilyError as exc:
                 raise InputError(f"stimuli[{index}] (id {item.id!r}): {exc}") from None
-        return BatchAnswers(answers=runtime.handle_many(body.stimuli))
+        return BatchAnswers(answers=runtime.handle_many(batch))
 
     @protected.get("/hypotheses", tags=["runtime"])
     def hypotheses() -> Hypotheses:
