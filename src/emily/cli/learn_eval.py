@@ -422,8 +422,8 @@ def _print_report(
         )
     console.print(classes)
     if len(report.confusion_labels) <= 12:
-        matrix = Table(title="confusion: label × nearest reflex")
-        matrix.add_column("")
+        matrix = Table(title="confusion")
+        matrix.add_column("label \\ nearest")
         for name in report.confusion_labels:
             matrix.add_column(escape(name) or "(none)", justify="right")
         for name, row in zip(report.confusion_labels, report.confusion, strict=True):
