@@ -146,3 +146,15 @@ def test_a_new_column_is_refused_by_name_and_nothing_stored_is_lost(
     assert after == before
     again = last_json(emily("learn", str(train), "--json"))
     assert again["reflexes"] == learned["reflexes"]
+
+
+def test_a_phase_locked_file_is_passed_whole_and_warned_about(tmp_path: Path, home: Path) -> None:
+    train, test, _ = split(tmp_path, load_wine, 4)
+    last_json(emily("learn", str(train), "--label", "target", "--json"))
+    flags = ["--no-live", "--no-cognition", "--no-journal"]
+    locked = emily("run", str(test), "--rate", "1", *flags)  # 8 whole cycles between stimuli
+    assert locked.exit_code == 0, locked.output
+    assert "phase-locked" in locked.output
+    assert " 0 suppressed" in locked.output  # the onset reset: every stimulus meets release
+    spread = emily("run", str(test), *flags)  # 100/s: 12.5 stimuli per cycle
+    assert "phase-locked" not in spread.output
