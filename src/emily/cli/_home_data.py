@@ -39,9 +39,12 @@ def resolve_schema(
     schema_file: Path | None,
     clock: Clock,
     console: Console,
+    require_labels: bool = False,
 ) -> HomeSchema:
     """The home's schema: ``schema_file`` (stored if the home has none), the current one, or,
-    for a home without one, inferred from ``source`` and stored. Raises when there is none."""
+    for a home without one, inferred from ``source`` and stored (``require_labels``: only if
+    ``source`` has labelled stimuli, so a forgotten ``--label`` leaves nothing behind). Raises
+    when there is none."""
     store = SchemaStore(settings.home)
     current = store.current()
     if schema_file is not None:
@@ -68,19 +71,52 @@ def resolve_schema(
             f"{settings.home} has no schema yet; expected one: run `emily schema infer FILE` or "
             "`emily learn FILE` on your training file first"
         )
+    labelled = [0]
+
+    def counted(stimuli: Iterator[Stimulus]) -> Iterator[Stimulus]:
+        for stimulus in stimuli:
+            labelled[0] += stimulus.label is not None
+            yield stimulus
+
     schema = infer_home_schema(
-        read_path(source, label=label or LABEL),
+        counted(read_path(source, label=label or LABEL)),
         name=DEFAULT_SCHEMA_NAME,
         source=str(source),
         label_column=label or LABEL,
         clock=clock,
     )
+    if require_labels and not labelled[0]:
+        columns = schema.features.features if schema.features else {}
+        suspects = [c for c in columns if c.lower() in LIKELY_LABELS]
+        hint = f" (is it {suspects[0]!r}? then add --label {suspects[0]})" if suspects else ""
+        raise InputError(
+            f"{source}: no stimulus has a {label or LABEL!r} label{hint}; expected labelled "
+            "stimuli to learn from. Nothing was stored: the home still has no schema"
+        )
     saved = store.save(schema)
     console.print(
         f"schema: inferred {_named(saved)} from {escape(str(source))} and stored it in "
         f"{escape(str(settings.home))} (`emily schema show`); later files are read with it"
     )
+    warn_if_label_is_a_feature(saved, console)
     return saved
+
+
+LIKELY_LABELS = ("target", "label", "labels", "class", "y", "species", "outcome")
+
+
+def warn_if_label_is_a_feature(schema: HomeSchema, console: Console) -> None:
+    """A freshly inferred schema whose features include a column that looks like the label
+    (scikit-learn frames call it ``target``) was most likely inferred without ``--label``."""
+    columns = schema.features.features if schema.features else {}
+    suspects = [c for c in columns if c.lower() in LIKELY_LABELS]
+    if suspects:
+        console.print(
+            f"[yellow]warning[/yellow]: column {suspects[0]!r} became a feature of the schema, "
+            f"and the label column is {schema.label_column!r}; if {suspects[0]!r} is the label, "
+            f"start again with --label {suspects[0]} (`emily schema infer FILE --label "
+            f"{suspects[0]} --new-version`)"
+        )
 
 
 def _named(schema: HomeSchema) -> str:

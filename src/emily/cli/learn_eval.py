@@ -125,7 +125,13 @@ def learn(
     settings = load_settings()
     clock = system_clock()
     schema = resolve_schema(
-        settings, file, label=label, schema_file=schema_file, clock=clock, console=console
+        settings,
+        file,
+        label=label,
+        schema_file=schema_file,
+        clock=clock,
+        console=console,
+        require_labels=True,
     )
     stats = ConformStats()
     stimuli = list(conformed(file, schema, stats, label=label))

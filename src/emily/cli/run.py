@@ -14,7 +14,12 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from emily.cli._home_data import DEFAULT_SCHEMA_NAME, load_schema_file, resolve_schema
+from emily.cli._home_data import (
+    DEFAULT_SCHEMA_NAME,
+    load_schema_file,
+    resolve_schema,
+    warn_if_label_is_a_feature,
+)
 from emily.core import Clock, InputError, system_clock
 from emily.core.settings import EmilySettings, load_settings
 from emily.instinct import REFLEX_TABLE, NumericFeature, StimulusSchema
@@ -254,6 +259,7 @@ def _plan(
         )  # fmt: skip
         console.print(f"schema: inferred {schema.name} v{schema.version} from the first "
                       f"{len(first):,} stimuli and stored it (`emily schema show`)")  # fmt: skip
+        warn_if_label_is_a_feature(schema, console)
     else:
         schema = resolve_schema(
             settings,
@@ -343,6 +349,8 @@ def _run(
         ):
             chunk = max(1, int(options.rate / 10)) if options.pace else REPLAY_CHUNK
             for batch in _batches(stimuli, chunk if timeline else 1):
+                if timeline is None and tally.n == 0:  # a live stream's onset resets the phase
+                    runtime.attention.reset_phase()
                 answers = (runtime.handle_many(batch, timeline.place_all(batch))
                            if timeline else [runtime.handle(batch[0])])  # fmt: skip
                 tally.add(answers, runtime.attention.frequency if timeline else None)

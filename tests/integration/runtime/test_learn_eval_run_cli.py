@@ -158,3 +158,12 @@ def test_a_phase_locked_file_is_passed_whole_and_warned_about(tmp_path: Path, ho
     assert " 0 suppressed" in locked.output  # the onset reset: every stimulus meets release
     spread = emily("run", str(test), *flags)  # 100/s: 12.5 stimuli per cycle
     assert "phase-locked" not in spread.output
+
+
+def test_learning_without_the_label_column_stores_nothing(tmp_path: Path, home: Path) -> None:
+    train, _, _ = split(tmp_path, load_wine, 6)
+    forgot = emily("learn", str(train), "--json")  # scikit-learn frames call the label 'target'
+    assert isinstance(forgot.exception, InputError)
+    assert "--label target" in str(forgot.exception)
+    assert not (home / "schema").exists()  # no schema with 'target' as a feature left behind
+    assert last_json(emily("learn", str(train), "--label", "target", "--json"))["classes"] == 3
