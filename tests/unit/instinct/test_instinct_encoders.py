@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from emily.instinct import (
     StimulusEncoder,
     StimulusSchema,
     UnknownFeatureError,
+    _encoders,
     bind,
     similarity,
 )
@@ -84,7 +87,8 @@ def test_level_resolution_is_documented_and_levels_are_linear() -> None:
 @pytest.mark.parametrize(
     ("args", "error"),
     [((1.0, 0.0, 4), NonFiniteValueError), ((0.0, math.inf, 4), NonFiniteValueError),
-     ((0.0, 1.0, 1), ValueError), ((0.0, 1.0, 10_000), ValueError)],
+     ((-1e308, 1e308, 4), NonFiniteValueError), ((0.0, 1.0, 1), ValueError),
+     ((0.0, 1.0, 10_000), ValueError)],
 )  # fmt: skip
 def test_level_codebook_refuses_bad_ranges(args: tuple[float, float, int], error: type) -> None:
     with pytest.raises(error):
@@ -125,6 +129,44 @@ def test_bad_stimuli_raise_specific_errors(
         encoder.encode(stimulus)  # type: ignore[arg-type]
 
 
+def test_the_first_invalid_feature_in_name_order_raises(encoder: StimulusEncoder) -> None:
+    # name order: label, source, temperature; each record breaks two or three of them
+    with pytest.raises(UnknownFeatureError, match="moon"):
+        encoder.encode({"temperature": math.nan, "source": "moon", "label": "x"})
+    with pytest.raises(UnknownFeatureError, match="'label' is categorical"):
+        encoder.encode({"temperature": "hot", "source": 3, "label": 5})
+    with pytest.raises(UnknownFeatureError, match="numeric"):  # the second record of a batch
+        encoder.encode_many([{"temperature": 1.0, "source": "sun", "label": "x"},
+                             {"temperature": True, "source": "sun", "label": "x"}])  # fmt: skip
+
+
+def test_encodings_are_pinned(encoder: StimulusEncoder) -> None:
+    """Bits and fingerprint as encoded before the counting fast path (a change would orphan
+    every stored reflex)."""
+    pins = {21.5: ("sun", "warm", "0ee6fe8a134963a7"), 99.0: ("ice", "x", "f3c5465d545e0733")}
+    for temperature, (source, label, digest) in pins.items():
+        hv = encoder.encode({"temperature": temperature, "source": source, "label": label})
+        assert hashlib.sha256(hv.tobytes()).hexdigest()[:16] == digest
+    assert encoder.fingerprint == "bsc-v1-10000-fb585b3229d0e7e2"
+    assert encoder.encode_many([]).shape == (0, D // 8)
+
+
+def test_an_open_vocabulary_keeps_a_bounded_cache() -> None:
+    with patch.object(_encoders, "CATEGORY_CACHE", 8):
+        enc = StimulusEncoder(SCHEMA, dim=D, seed=3)
+    first = enc.encode({"temperature": 1.0, "source": "sun", "label": "w0"})
+    for i in range(40):
+        enc.encode({"temperature": 1.0, "source": "sun", "label": f"w{i}"})
+    assert enc._category_part.cache_info().currsize == 8  # type: ignore[attr-defined]
+    assert len(enc._values) == 0  # derived afresh, not kept by the item memory
+    assert np.array_equal(enc.encode({"temperature": 1.0, "source": "sun", "label": "w0"}), first)
+
+
+def test_numeric_parts_take_the_level_codebooks_bytes() -> None:
+    enc = StimulusEncoder(SCHEMA, dim=D)
+    assert enc._bound.table.nbytes == 81 * D // 8  # one packed row per level, nothing more
+
+
 def test_a_text_only_encoder_refuses_records() -> None:
     with pytest.raises(SchemaDriftError, match="texts only"):
         StimulusEncoder(dim=D).encode({"a": 1.0})
@@ -133,9 +175,14 @@ def test_a_text_only_encoder_refuses_records() -> None:
 
 
 def test_numpy_numbers_are_accepted(encoder: StimulusEncoder) -> None:
+    class Tag(str):
+        pass
+
     a = encoder.encode({"temperature": np.float32(20.0), "source": "sun", "label": "w"})
     b = encoder.encode({"temperature": 20, "source": "sun", "label": "w"})
+    c = encoder.encode({"temperature": np.int64(20), "source": Tag("sun"), "label": Tag("w")})
     assert np.array_equal(a, b)
+    assert np.array_equal(a, c)
 
 
 def test_item_memory_vectors_are_read_only() -> None:
