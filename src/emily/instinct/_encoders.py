@@ -118,7 +118,9 @@ class StimulusEncoder:
         self._tie_bits = np.unpackbits(tie_vector(dim))
         described = schema.model_dump_json() if schema else "null"
         digest = hashlib.sha256(f"{dim}|{seed}|{ngram}|{described}".encode()).hexdigest()
-        self.fingerprint = f"bsc-v1-{dim}-{digest[:16]}"
+        # v2: even bundles break ties by their members' rotated parity (v1: one shared vector),
+        # so a v1 table's bits differ for even feature counts: refuse it rather than misread it.
+        self.fingerprint = f"bsc-v2-{dim}-{digest[:16]}"
 
     def encode(self, stimulus: Stimulus) -> Packed:
         """One packed vector for a feature mapping or a text (see the module docstring)."""

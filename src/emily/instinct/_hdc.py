@@ -17,6 +17,7 @@ what the math of weighted bundles needs. :func:`to_torchhd` hands vectors to tor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -164,8 +165,17 @@ def _count_at_least(planes: list[np.ndarray], threshold: int) -> np.ndarray:
 
 
 def tie_vector(dim: int) -> Packed:
-    """A fixed vector seeded by ``dim`` only: ties of :func:`from_bipolar` without members."""
-    return random_hv(dim, seeded_rng(0, f"bundle-tie/{dim}"))
+    """A fixed vector seeded by ``dim`` only: ties of :func:`from_bipolar` without members.
+
+    A read-only copy made once per ``dim`` (drawing it costs more than a bundle of two)."""
+    return _tie_vector(dim)
+
+
+@functools.cache
+def _tie_vector(dim: int) -> Packed:
+    vector = random_hv(dim, seeded_rng(0, f"bundle-tie/{dim}"))
+    vector.flags.writeable = False
+    return vector
 
 
 def derived_tie(stack: np.ndarray, dim: int) -> Packed:

@@ -147,7 +147,7 @@ def test_encodings_are_pinned(encoder: StimulusEncoder) -> None:
     for temperature, (source, label, digest) in pins.items():
         hv = encoder.encode({"temperature": temperature, "source": source, "label": label})
         assert hashlib.sha256(hv.tobytes()).hexdigest()[:16] == digest
-    assert encoder.fingerprint == "bsc-v1-10000-fb585b3229d0e7e2"
+    assert encoder.fingerprint == "bsc-v2-10000-fb585b3229d0e7e2"
     assert encoder.encode_many([]).shape == (0, D // 8)
 
 
