@@ -140,6 +140,13 @@ def run(
         float | None,
         typer.Option(min=0.5, max=1.0, help="Override the hit threshold `emily learn` calibrated."),
     ] = None,
+    learn: Annotated[
+        bool,
+        typer.Option(
+            help="Teach reflexes from labelled stimuli the memory missed or got wrong (off: "
+            "the home is only read, so a replay repeats exactly)."
+        ),
+    ] = True,
     cognition: Annotated[
         bool, typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses.")
     ] = True,
@@ -192,7 +199,7 @@ def run(
         source=source, demo=demo, limit=limit, replay=replay,
         rate=rate or DEFAULT_FILE_RATE, pace=demo if pace is None else pace,
         gate=gate, out_file=out_file, as_json=as_json, label=label, schema_file=schema_file,
-        reflexes=reflexes, threshold=threshold, cognition=cognition,
+        reflexes=reflexes, threshold=threshold, learn=learn, cognition=cognition,
         live=live and not as_json, model=model, journal=journal, publish=bus, bus_in=bus_in,
     )  # fmt: skip
     session = ZenohBus(settings.zenoh_endpoint, "listen") if (bus or bus_in) else None
@@ -218,6 +225,7 @@ class _Options:
     schema_file: Path | None
     reflexes: ModelKind | None
     threshold: float | None
+    learn: bool
     cognition: bool
     live: bool
     model: str
@@ -321,7 +329,11 @@ def _run(
         console.print(f"cognition: {used} ({choice.reason})")
     timeline = StreamTimeline(options.rate) if options.replay else None
     learning: Learning = (
-        "off" if not plan.teaches else "barrier" if options.replay else "background"
+        "off"
+        if not (plan.teaches and options.learn)
+        else "barrier"
+        if options.replay
+        else "background"
     )
     runtime = build_runtime(
         settings,

@@ -125,6 +125,10 @@ def test_run_replays_a_file_identically_and_reports_the_suppressed(
     assert all(a["label"] is not None and not a["learned"] for a in suppressed)
     ungated = last_json(emily("run", str(test), "--gate", "off", *flags))
     assert ungated["suppressed"] == 0
+    read_only = [tmp_path / "ro1.jsonl", tmp_path / "ro2.jsonl"]
+    for out in read_only:  # a run that only reads the home repeats from the first time
+        last_json(emily("run", str(test), "--no-learn", "--out", str(out), *flags))
+    assert _answers(read_only[0]) == _answers(read_only[1])
 
 
 def test_a_new_column_is_refused_by_name_and_nothing_stored_is_lost(
