@@ -15,7 +15,7 @@ Contenders, each at its own recommended recipe, all on one thread:
 * ours, through the public API, as ``emily learn`` uses it: a ``StimulusSchema`` of one
   ``NumericFeature`` per column (the training range widened by 10 % of its span on each side),
   ``StimulusEncoder`` records, and a ``ReflexMemory`` holding every training exemplar
-  ("exemplar") or the class prototypes of ``PrototypeTrainer`` with its defaults (4 per class,
+  ("exemplar") or the class prototypes of ``PrototypeTrainer`` with its defaults (8 per class,
   20 epochs; "prototype"). The answer is the label of the nearest reflex (of a miss: its
   ``nearest_id``); the novelty score is ``1 - similarity`` to it. The hit threshold is
   calibrated on the training vectors (target miss rate 5 %): ``calibrate_threshold`` for

@@ -22,6 +22,7 @@ from emily.cli._home_data import conformed, encode_all, encoder_for, resolve_sch
 from emily.core import InputError, system_clock
 from emily.core.settings import EmilySettings, load_settings
 from emily.instinct import (
+    DEFAULT_PER_CLASS,
     LanceDBReflexStore,
     PrototypeTrainer,
     ReflexHit,
@@ -100,7 +101,7 @@ def learn(
     schema_file: SchemaOption = None,
     per_class: Annotated[
         int, typer.Option(min=1, max=64, help="Prototypes per class (--model prototype).")
-    ] = 4,
+    ] = DEFAULT_PER_CLASS,
     epochs: Annotated[
         int, typer.Option(min=0, help="Retraining passes over the file (--model prototype).")
     ] = 20,

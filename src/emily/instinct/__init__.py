@@ -61,7 +61,7 @@ from emily.instinct._hdc import (
 )
 from emily.instinct._kernel import HammingScan
 from emily.instinct._open import open_reflex_memory
-from emily.instinct._prototype import PrototypeTrainer
+from emily.instinct._prototype import DEFAULT_PER_CLASS, PrototypeTrainer
 from emily.instinct._reflex import ReflexHit, ReflexMemory, ReflexMiss, default_reflex_id
 from emily.instinct.reflex_store import (
     REFLEX_INDEX,
@@ -78,6 +78,7 @@ from emily.instinct.reflex_store import (
 
 __all__ = [
     "DEFAULT_DIM",
+    "DEFAULT_PER_CLASS",
     "REFLEX_INDEX",
     "REFLEX_TABLE",
     "VECTOR_COLUMN",

@@ -54,6 +54,11 @@ CHUNK = 1024  # stimuli unpacked at once (bounds the D-byte-per-row bipolar copi
 Floats = npt.NDArray[np.float32]
 
 
+DEFAULT_PER_CLASS = 8
+"""Prototypes per label by default: 4 left sklearn's digits (multimodal classes) at 0.963 over
+five splits, 8 reached 0.972; iris, wine and breast_cancer moved by under 0.015 either way."""
+
+
 class PrototypeTrainer:
     """OnlineHD-style prototypes: ``per_class`` binary hypervectors per label.
 
@@ -72,7 +77,13 @@ class PrototypeTrainer:
     """
 
     def __init__(
-        self, dim: int, *, per_class: int = 4, epochs: int = 20, lr: float = 0.05, seed: int = 0
+        self,
+        dim: int,
+        *,
+        per_class: int = DEFAULT_PER_CLASS,
+        epochs: int = 20,
+        lr: float = 0.05,
+        seed: int = 0,
     ) -> None:
         n_bytes(dim)
         if not 1 <= per_class <= 64:

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from emily.instinct import DEFAULT_PER_CLASS
+
 BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "classify.py"
 MODELS = {"ours exemplar", "ours prototype", "sklearn 1-NN", "sklearn logistic regression"}
 
@@ -63,7 +65,7 @@ def test_our_exemplars_classify_iris_and_spot_the_held_out_class(figures: dict[s
 @pytest.mark.slow
 def test_our_prototypes_are_a_few_per_class_and_classify_iris(figures: dict[str, Any]) -> None:
     ours = figures["datasets"]["iris"]["models"]["ours prototype"]
-    assert 3 <= ours["units"]["mean"] <= 4 * 3  # at most 4 per class (the trainer's default)
+    assert 3 <= ours["units"]["mean"] <= DEFAULT_PER_CLASS * 3  # the trainer's default, at most
     assert ours["accuracy"]["mean"] > 1 / 3 + 0.4
     assert 0.0 <= ours["known_hit_rate"]["mean"] <= 1.0
 
