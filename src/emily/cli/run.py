@@ -30,7 +30,7 @@ from emily.runtime.builder import (
     build_runtime,
     demo_schema,
 )
-from emily.runtime.bus import STIMULI_END_KEY, STIMULI_KEY, BusStimuli, ResilientPublisher, ZenohBus
+from emily.runtime.bus import BusStimuli, ZenohBus
 from emily.runtime.champion import DEFAULT_MODEL, choose_cognition
 from emily.runtime.display import render
 from emily.runtime.loop import Learning, TriuneRuntime
@@ -56,12 +56,13 @@ from emily.runtime.timeline import DEFAULT_FILE_RATE, StreamTimeline
 console = Console()
 SCHEMA_SAMPLE = 256
 FLUSH_TIMEOUT_S = 30.0
-PUBLISH_CHUNK = 64
 
 
-def _source(
+def open_source(
     path: str | None, demo: bool, seed: int, bus_in: BusStimuli | None, label: str = LABEL
 ) -> tuple[Iterator[Stimulus], str]:
+    """The stimuli of the bus, the demo, standard input (``-``: CSV unless a line opens with
+    ``{``) or a file, with a name for messages; ``label`` names the label column."""
     if bus_in is not None:
         if demo or path is not None:
             raise InputError("--bus-in reads stimuli from the bus: give no SOURCE and no --demo")
@@ -304,7 +305,7 @@ def _run(
     console: Console,
 ) -> None:
     incoming = BusStimuli(session) if options.bus_in and session is not None else None
-    stream, name = _source(
+    stream, name = open_source(
         options.source, options.demo, settings.seed, incoming, _label_column(settings, options)
     )
     stream = islice(stream, options.limit) if options.limit else stream
@@ -472,51 +473,9 @@ class _NoLive:
         return None
 
 
-def publish(
-    source: Annotated[
-        str, typer.Argument(help="A .jsonl or .csv file of stimuli, or - for standard input.")
-    ],
-    rate: Annotated[
-        float | None,
-        typer.Option(min=0.1, help="Pace at this many stimuli per second (default: no pacing)."),
-    ] = None,
-    wait: Annotated[
-        float, typer.Option(min=0.0, help="Seconds to wait for a runtime to subscribe.")
-    ] = 30.0,
-) -> None:
-    """Publish stimuli on the bus for a runtime started with `emily run --bus-in`.
-
-    Stimuli are validated here first (a bad line stops before anything is sent), sent as JSON
-    lines on emily/stimuli/in, and followed by an end marker that ends the runtime's stream.
-    """
-    settings = load_settings()
-    clock = system_clock()
-    stream, _ = _source(source, False, settings.seed, None)
-    stimuli = list(stream)
-    with ZenohBus(settings.zenoh_endpoint, "connect") as session:
-        outbox = ResilientPublisher(session, f"{STIMULI_KEY}/in")
-        deadline = clock.monotonic() + wait
-        while not session.has_subscribers(f"{STIMULI_KEY}/in"):
-            if clock.monotonic() > deadline:
-                raise InputError(
-                    f"no runtime subscribed on {settings.zenoh_endpoint} within {wait:g} s; "
-                    "start one with `emily run --bus-in` first"
-                )
-            clock.sleep(0.05)
-        for i in range(0, len(stimuli), PUBLISH_CHUNK):
-            chunk = stimuli[i : i + PUBLISH_CHUNK]
-            outbox.publish("\n".join(s.model_dump_json() for s in chunk).encode())
-            if rate:
-                clock.sleep(len(chunk) / rate)
-        while outbox.pending and clock.monotonic() <= deadline + wait:
-            outbox.poll()
-            clock.sleep(0.05)
-        session.publish(STIMULI_END_KEY, str(len(stimuli)).encode())
-        clock.sleep(0.2)  # let the last messages leave before the session closes
-    console.print(f"published {len(stimuli):,} stimuli on {settings.zenoh_endpoint}")
-
-
 def register_run_commands(app: typer.Typer) -> None:
     """Add ``emily run`` and ``emily publish`` to the CLI."""
+    from emily.cli.publish import publish
+
     app.command(name="run")(run)
     app.command(name="publish")(publish)
