@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from emily.instinct import NumericFeature, ReflexMemory, StimulusEncoder, Stimul
 from emily.nervous_system import AlphaOscillatoryAttention, Regulator, RegulatorConfig
 from emily.runtime.api import ApiOptions, create_app, log_path
 from emily.runtime.loop import TriuneRuntime
+from emily.runtime.schema_store import HomeSchema, conform
 
 DIM = 1024
 TOKEN = "test-token"
@@ -254,3 +256,25 @@ def test_readiness_fails_when_the_reflex_store_is_unreachable(
     assert response.status_code == 503
     assert response.json()["checks"]["reflex_store"].startswith("reflex store at")
     assert response.json()["checks"]["home"] == "ok"
+
+
+def test_live_stimuli_are_conformed_to_the_home_schema(runtime: TriuneRuntime) -> None:
+    schema = HomeSchema(
+        name="t",
+        version=1,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        source="t.csv",
+        kind="records",
+        features=runtime.encoder.schema,
+    )
+    runtime.conform = lambda stimulus: conform(stimulus, schema).stimulus
+    client = client_for(runtime)
+    far = client.post("/stimuli", json={"id": "far", "features": {"x": 7.5}}, headers=AUTH)
+    assert far.status_code == 200, far.text  # out of range: clamped, answered
+    new = client.post("/stimuli", json={"id": "n", "features": {"x": 0.5, "y": 1}}, headers=AUTH)
+    assert new.status_code == 400
+    assert "'y'" in new.json()["detail"]
+    batch = {"stimuli": [{"id": "a", "features": {"x": 0.2}}, {"id": "b", "features": {"z": 1}}]}
+    refused = client.post("/stimuli/batch", json=batch, headers=AUTH)
+    assert refused.status_code == 400
+    assert "stimuli[1]" in refused.json()["detail"]
