@@ -131,11 +131,16 @@ def read_jsonl(
     """Stimuli from JSON lines (blank lines skipped); errors name ``source:line``.
 
     Each line is an object ``{"id", "features" | "text", "salience"?, "timestamp"?, LABEL?}``;
-    ``label`` names the key holding the label (``"target"`` for scikit-learn frames).
+    ``label`` names the key holding the label (``"target"`` for scikit-learn frames). A *flat*
+    line, with neither ``features`` nor ``text`` (as ``DataFrame.to_json(orient="records",
+    lines=True)`` writes), takes every other key as a feature, like a CSV row; a line without an
+    ``id`` is ``row-N`` (N counts stimuli from 1).
     """
+    count = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        count += 1
         where = f"{source}:{number}"
         try:
             record = json.loads(line)
@@ -153,6 +158,10 @@ def read_jsonl(
             record[LABEL] = _label_text(record[LABEL], where)
         if record.get("timestamp") is not None:
             record["timestamp"] = _timestamp(record["timestamp"], where)
+        flat = {k: v for k, v in record.items() if k not in _RESERVED and k != LABEL}
+        if flat and "features" not in record and "text" not in record:
+            record = {k: v for k, v in record.items() if k not in flat} | {"features": flat}
+        record.setdefault("id", f"row-{count}")
         yield _validated(record, where)
 
 

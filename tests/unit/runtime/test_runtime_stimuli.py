@@ -13,6 +13,7 @@ from emily.runtime.stimuli import (
     demo_stream,
     parse_stimuli,
     read_csv,
+    read_jsonl,
     read_path,
 )
 
@@ -219,3 +220,15 @@ def test_a_byte_order_mark_does_not_rename_the_first_column(tmp_path: Path) -> N
     path.write_bytes("id,x\na,1\n".encode("utf-8-sig"))
     (stimulus,) = read_path(path)
     assert (stimulus.id, stimulus.features) == ("a", {"x": 1.0})
+
+
+def test_flat_json_lines_read_like_csv_rows() -> None:
+
+    frame = pd.DataFrame({"x": [0.5, 1.0], "colour": ["red", "blue"], "target": [0, 1]})
+    text = frame.to_json(orient="records", lines=True)
+    stimuli = list(read_jsonl(text.splitlines(), "flat.jsonl", label="target"))
+    assert [s.id for s in stimuli] == ["row-1", "row-2"]
+    assert stimuli[0].features == {"x": 0.5, "colour": "red"}
+    assert [s.label for s in stimuli] == ["0", "1"]
+    with pytest.raises(InputError, match=r"flat.jsonl:1"):
+        list(read_jsonl(['{"x": [1, 2]}'], "flat.jsonl"))
