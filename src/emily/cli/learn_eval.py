@@ -30,6 +30,7 @@ from emily.instinct import (
     calibrate_prototype_threshold,
     calibrate_threshold,
 )
+from emily.runtime.builder import UNCALIBRATED_THRESHOLD
 from emily.runtime.evaluation import EvalReport, plot, score
 from emily.runtime.reflex_models import ModelKind, ReflexModelCard, ReflexModels, table_for
 from emily.runtime.schema_store import ConformStats, HomeSchema, SchemaStore
@@ -143,7 +144,9 @@ def learn(
     started = clock.monotonic()
     models = ReflexModels(settings.home)
     previous = models.get(schema, model)
-    memory = _memory(settings, schema, model, previous.threshold if previous else 0.75)
+    memory = _memory(
+        settings, schema, model, previous.threshold if previous else UNCALIBRATED_THRESHOLD
+    )
     prototypes: int | None = None
     bytes_per_class: float | None = None
     if model == "exemplar":
