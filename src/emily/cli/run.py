@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -398,6 +398,19 @@ def _label_column(settings: EmilySettings, options: _Options) -> str:
     return current.label_column if current is not None else LABEL
 
 
+def _cognition_summary(runtime: TriuneRuntime) -> dict[str, Any]:
+    """How many hypothesis batches cognition returned, and the latest batch's hypotheses."""
+    tiers, _, latest = runtime.snapshot()
+    return {
+        "batches": tiers.get("cognition", 0),
+        "hypotheses": [
+            {"description": h.description, "share": h.share, "log_reward": h.log_reward}
+            for h in (latest.hypotheses if latest else ())
+        ],
+        "mode_collapse": latest.mode_collapse if latest else None,
+    }
+
+
 def _batches(stimuli: Iterator[Stimulus], size: int) -> Iterator[list[Stimulus]]:
     while batch := list(islice(stimuli, size)):
         yield batch
@@ -422,6 +435,23 @@ def _report(
     console.print(tally.describe(runtime, gate=options.gate))
     if stats.records:
         console.print(f"conform: {stats.summary()}")
+    cognition = _cognition_summary(runtime)
+    if runtime.cognition is not None:
+        best = "; ".join(
+            f"{h['description']} ({h['share']:.0%})" for h in cognition["hypotheses"][:3]
+        )
+        failed = runtime.cognition.failures
+        console.print(
+            f"cognition: {cognition['batches']} hypothesis "
+            f"{'batch' if cognition['batches'] == 1 else 'batches'} for the "
+            f"{tally.counts['cognition_offered']:,} stimuli offered (misses and unsure hits)"
+            + (f"; latest: {best}" if best else "")
+            + (
+                f"; [yellow]{failed} failed[/yellow] ({runtime.cognition.last_error})"
+                if failed
+                else ""
+            )
+        )
     teacher = runtime.teacher
     if teacher.failures:
         console.print(
@@ -456,6 +486,7 @@ def _report(
             **tally.as_dict(),
             "reflexes": len(runtime.reflexes),
             "teacher_failures": teacher.failures,
+            "cognition": cognition,
             "conform": stats.as_dict(),
             "elapsed_s": elapsed,
         }

@@ -171,3 +171,24 @@ def test_learning_without_the_label_column_stores_nothing(tmp_path: Path, home: 
     assert "--label target" in str(forgot.exception)
     assert not (home / "schema").exists()  # no schema with 'target' as a feature left behind
     assert last_json(emily("learn", str(train), "--label", "target", "--json"))["classes"] == 3
+
+
+def test_novel_stimuli_reach_cognition_and_come_back_as_hypotheses(
+    tmp_path: Path, home: Path
+) -> None:
+    frame = load_wine(as_frame=True).frame
+    train, test = train_test_split(frame, test_size=0.4, random_state=5, stratify=frame.target)
+    train[train.target != 2].to_csv(tmp_path / "known.csv")  # cultivar 2 stays novel
+    test.to_csv(tmp_path / "test.csv")
+    last_json(emily("learn", str(tmp_path / "known.csv"), "--label", "target", "--json"))
+    summary = last_json(
+        emily("run", str(tmp_path / "test.csv"), "--no-live", "--no-journal", "--json")
+    )
+    assert int(str(summary["cognition_offered"])) >= 8  # a window's worth of novel stimuli
+    cognition = summary["cognition"]
+    assert isinstance(cognition, dict)
+    assert cognition["batches"] >= 1
+    assert cognition["hypotheses"]
+    shares = [h["share"] for h in cognition["hypotheses"]]
+    assert all(0 < share <= 1 for share in shares)
+    assert sum(shares) <= 1 + 1e-9  # shares of one batch's samples
