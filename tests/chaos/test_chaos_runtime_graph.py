@@ -33,6 +33,7 @@ def test_graph_store_killed_mid_run_then_restarted_loses_no_episode() -> None:
     assert journal is not None
     stimuli = list(demo_stream(dataset, seed=5, limit=900))
     restarted: EmbeddedFalkorDB | None = None
+    closed = False
     try:
         answered = [runtime.handle(s) for s in stimuli[:300]]
         assert journal.flush(120), journal.status()
@@ -55,14 +56,17 @@ def test_graph_store_killed_mid_run_then_restarted_loses_no_episode() -> None:
         assert status.written == len(answered) == len(stimuli)
         assert status.replayed > 0
         assert status.pending == 0
-    finally:
+        closed = True
         runtime.close()
-    episodic = open_episodic(settings)  # reuses the restarted server
-    try:
-        assert episodic.count() == len(stimuli)  # every answer once: none lost, none doubled
-        ids = {e.id for e in episodic.recent(len(stimuli) + 10)}
-        assert len(ids) == len(stimuli)
+        episodic = open_episodic(settings)  # reuses the restarted server
+        try:
+            assert episodic.count() == len(stimuli)  # every answer once: none lost, none doubled
+            ids = {e.id for e in episodic.recent(len(stimuli) + 10)}
+            assert len(ids) == len(stimuli)
+        finally:
+            episodic.close()
     finally:
-        episodic.close()
-        if restarted is not None:
+        if not closed:  # a failure above: still finish the runtime's threads
+            runtime.close()
+        if restarted is not None:  # never leak the server into the next test
             restarted.stop()

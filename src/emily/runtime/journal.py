@@ -360,6 +360,9 @@ class EpisodeJournal:
             except Exception as exc:
                 self._failed(exc)
                 return
+            # Up before the records stop being pending: a ``flush`` that returns (nothing
+            # pending) must find the journal up, never a moment before it is marked so.
+            self._set_up(True)
             self.written += len(entries)  # counted before it stops being pending
             self.replayed += len(entries)
             with self._count_lock:
