@@ -174,3 +174,26 @@ def test_restic_wrapper_reports_missing_summary_and_snapshot(
     monkeypatch.setattr(restic, "run", lambda *a, **k: "null")
     with pytest.raises(InputError, match="no Emily snapshot 'abc'"):
         restic.restore("abc", home)
+
+
+def test_a_live_tables_vanishing_temporary_file_does_not_fail_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emily.ops.backup import _lance
+
+    source = tmp_path / "t.lance"
+    (source / "_transactions").mkdir(parents=True)
+    (source / "data.lance").write_bytes(b"committed")
+    temporary = source / "_transactions" / ".tmp-writer"
+    temporary.write_bytes(b"in flight")
+    real_copy2 = shutil.copy2
+
+    def writer_finishes_first(src: str, dst: str) -> object:
+        if src == str(temporary):
+            temporary.unlink()  # the writer removes its temporary file mid-copy
+        return real_copy2(src, dst)
+
+    monkeypatch.setattr(_lance.shutil, "copy2", writer_finishes_first)
+    _lance._copy_live_tree(source, tmp_path / "copy")
+    assert (tmp_path / "copy" / "data.lance").read_bytes() == b"committed"
+    assert not (tmp_path / "copy" / "_transactions" / ".tmp-writer").exists()

@@ -25,6 +25,37 @@ def _tables(folder: Path) -> list[str]:
     return sorted(p.name[: -len(_SUFFIX)] for p in folder.glob(f"*{_SUFFIX}") if p.is_dir())
 
 
+def _copy_if_present(src: str, dst: str) -> str:
+    """``shutil.copy2``, except that a file gone since its folder was listed is skipped.
+
+    A live table's writer creates and removes temporary files (``_transactions/.tmp*``) while
+    the folder is copied; they belong to no committed version, so the pinned one never needs
+    them. A committed file that vanished would make the roll-back or ``describe`` fail, which
+    reports the table unreadable: nothing is hidden by skipping here.
+    """
+    try:
+        return str(shutil.copy2(src, dst))
+    except FileNotFoundError:
+        return dst
+
+
+def _copy_live_tree(src: Path, dst: Path) -> None:
+    """``shutil.copytree`` of a folder that writers change meanwhile (files only ever vanish
+    or appear; see :func:`_copy_if_present`)."""
+    try:
+        shutil.copytree(src, dst, copy_function=_copy_if_present)
+    except shutil.Error as exc:  # a sub-folder listed, then removed: the same case
+        real = [e for e in exc.args[0] if not _vanished(e)]
+        if real:
+            raise shutil.Error(real) from None
+
+
+def _vanished(error: Any) -> bool:
+    """Whether one of ``copytree``'s collected errors is a path that no longer exists."""
+    source = error[0] if isinstance(error, tuple) and error else None
+    return isinstance(source, str) and not Path(source).exists()
+
+
 def content_digest(table: Any) -> tuple[int, str]:
     """Row count and an order-independent sha256 of a table's rows (at its checked-out version).
 
@@ -54,14 +85,14 @@ class LanceDBSnapshotter:
         pinned: dict[str, int] = {}
         for name in _tables(source):
             pinned[name] = int(db.open_table(name).version)
-            shutil.copytree(source / f"{name}{_SUFFIX}", staged / f"{name}{_SUFFIX}")
+            _copy_live_tree(source / f"{name}{_SUFFIX}", staged / f"{name}{_SUFFIX}")
         for other in source.iterdir():
             if not other.name.endswith(_SUFFIX):
                 dst = staged / other.name
                 if other.is_dir():
-                    shutil.copytree(other, dst)
+                    _copy_live_tree(other, dst)
                 else:
-                    shutil.copy2(other, dst)
+                    _copy_if_present(str(other), str(dst))
         staged_db = lancedb.connect(str(staged))
         for name, version in pinned.items():
             table = staged_db.open_table(name)
