@@ -72,22 +72,15 @@ def resolve_schema(
             "`emily learn FILE` on your training file first"
         )
     labelled = [0]
-
-    def counted(stimuli: Iterator[Stimulus]) -> Iterator[Stimulus]:
-        for stimulus in stimuli:
-            labelled[0] += stimulus.label is not None
-            yield stimulus
-
     schema = infer_home_schema(
-        counted(read_path(source, label=label or LABEL)),
+        counting_labels(read_path(source, label=label or LABEL), labelled),
         name=DEFAULT_SCHEMA_NAME,
         source=str(source),
         label_column=label or LABEL,
         clock=clock,
     )
     if require_labels and not labelled[0]:
-        columns = schema.features.features if schema.features else {}
-        suspects = [c for c in columns if c.lower() in LIKELY_LABELS]
+        suspects = likely_labels(schema)
         hint = f" (is it {suspects[0]!r}? then add --label {suspects[0]})" if suspects else ""
         raise InputError(
             f"{source}: no stimulus has a {label or LABEL!r} label{hint}; expected labelled "
@@ -108,8 +101,7 @@ LIKELY_LABELS = ("target", "label", "labels", "class", "y", "species", "outcome"
 def warn_if_label_is_a_feature(schema: HomeSchema, console: Console) -> None:
     """A freshly inferred schema whose features include a column that looks like the label
     (scikit-learn frames call it ``target``) was most likely inferred without ``--label``."""
-    columns = schema.features.features if schema.features else {}
-    suspects = [c for c in columns if c.lower() in LIKELY_LABELS]
+    suspects = likely_labels(schema)
     if suspects:
         console.print(
             f"[yellow]warning[/yellow]: column {suspects[0]!r} became a feature of the schema, "
@@ -117,6 +109,19 @@ def warn_if_label_is_a_feature(schema: HomeSchema, console: Console) -> None:
             f"start again with --label {suspects[0]} (`emily schema infer FILE --label "
             f"{suspects[0]} --new-version`)"
         )
+
+
+def counting_labels(stimuli: Iterator[Stimulus], count: list[int]) -> Iterator[Stimulus]:
+    """``stimuli`` unchanged, adding how many carry a label to ``count[0]`` as they pass."""
+    for stimulus in stimuli:
+        count[0] += stimulus.label is not None
+        yield stimulus
+
+
+def likely_labels(schema: HomeSchema) -> list[str]:
+    """Feature columns whose name says they are probably the label (``target``, ``class``…)."""
+    columns = schema.features.features if schema.features else {}
+    return [c for c in columns if c.lower() in LIKELY_LABELS]
 
 
 def _named(schema: HomeSchema) -> str:

@@ -272,16 +272,13 @@ def _fit_prototypes(
 
 
 def _nearest(memory: ReflexMemory, vectors: np.ndarray) -> list[ReflexHit | None]:
-    """Each row's nearest reflex (``None`` when nothing is even at chance)."""
-    saved, memory.threshold = memory.threshold, NEAREST
-    try:
-        found: list[ReflexHit | None] = []
-        for start in range(0, len(vectors), LEARN_CHUNK):
-            batch = memory.lookup_batch(vectors[start : start + LEARN_CHUNK])
-            found.extend(r if isinstance(r, ReflexHit) else None for r in batch)
-        return found
-    finally:
-        memory.threshold = saved
+    """Each row's nearest reflex (``None`` when nothing is even at chance); ``memory`` is
+    opened at the ``NEAREST`` threshold, so every lookup returns its nearest reflex."""
+    found: list[ReflexHit | None] = []
+    for start in range(0, len(vectors), LEARN_CHUNK):
+        batch = memory.lookup_batch(vectors[start : start + LEARN_CHUNK])
+        found.extend(r if isinstance(r, ReflexHit) else None for r in batch)
+    return found
 
 
 def _similarity(result: ReflexHit | None) -> float:
@@ -334,7 +331,7 @@ def evaluate(
     if not any(s.label is not None for s in stimuli):
         _labelled(stimuli, file, schema, label)
     vectors = encode_all(encoder_for(settings, schema), stimuli, console, "encoding")
-    memory = _memory(settings, schema, card.kind, card.threshold)
+    memory = _memory(settings, schema, card.kind, NEAREST)
     nearest = _nearest(memory, vectors)
     cut = card.threshold if threshold is None else threshold
     sims = [_similarity(r) for r in nearest]

@@ -7,7 +7,6 @@ The lead wires this in with ``register_schema_commands(app)``. Inference and sto
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -16,11 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from emily.cli._home_data import counting_labels, likely_labels
 from emily.core import InputError, system_clock
 from emily.core.settings import load_settings
 from emily.instinct import NumericFeature
 from emily.runtime.schema_store import HomeSchema, SchemaStore, infer_home_schema
-from emily.runtime.stimuli import LABEL, Stimulus, read_path
+from emily.runtime.stimuli import LABEL, read_path
 
 console = Console(soft_wrap=True)  # long paths and commands stay on one line, copyable
 schema_app = typer.Typer(
@@ -86,7 +86,7 @@ def infer(
     chosen = name or (current.name if current is not None else DEFAULT_NAME)
     labelled: list[int] = [0]
     schema = infer_home_schema(
-        _counting_labels(read_path(file, label=label), labelled),
+        counting_labels(read_path(file, label=label), labelled),
         name=chosen,
         source=str(file),
         label_column=label,
@@ -101,20 +101,13 @@ def infer(
         f"(current); reflexes will be learned into table {schema.reflex_table}"
     )
     if not labelled[0]:
-        columns = sorted(schema.features.features if schema.features else {})
-        suspects = [c for c in columns if c.lower() in {"target", "class", "y", "labels"}]
+        suspects = sorted(likely_labels(schema))
         hint = f" (did you mean --label {suspects[0]}?)" if suspects else ""
         console.print(
             f"[yellow]warning[/yellow]: no stimulus had a {label!r} label, so nothing can be "
             f"learned from {escape(str(file))}{hint}; if the label is a feature now, rerun "
             "with --label COL --new-version"
         )
-
-
-def _counting_labels(stimuli: Iterator[Stimulus], count: list[int]) -> Iterator[Stimulus]:
-    for stimulus in stimuli:
-        count[0] += stimulus.label is not None
-        yield stimulus
 
 
 @schema_app.command("show")
