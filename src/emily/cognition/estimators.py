@@ -73,3 +73,66 @@ class PolicyMLP(nn.Module):
 def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Log-probabilities over the allowed entries (``-inf`` elsewhere)."""
     return logits.masked_fill(~mask, float("-inf")).log_softmax(-1)
+
+
+class EdgePolicy(nn.Module):
+    """A policy over "add edge i -> j or stop" built from node embeddings (DAG spaces).
+
+    An MLP over the flattened ``2 d^2`` observation grows as ``d^4`` and learns each edge's
+    logit separately. Here every node gets an embedding from its identity and from the
+    identities of its parents, children, ancestors and descendants (four adjacency products),
+    and the logit of ``i -> j`` is the scaled dot product of a source view of ``i`` and a target
+    view of ``j``: parameters grow as ``d``, compute as ``d^2`` per state, and what the net
+    learns about one edge transfers to edges that share a node (the edge-wise structure of
+    DAG-GFlowNet's transformer policy, at a fraction of its cost). The output layers start at
+    zero, so an untrained net adds nothing to a forward-looking guide.
+    """
+
+    def __init__(self, d: int, hidden: int = 64, n_layers: int = 2) -> None:
+        super().__init__()
+        if d < 2 or hidden < 1 or n_layers < 1:
+            raise InputError(f"bad EdgePolicy sizes: d={d}, hidden={hidden}, n_layers={n_layers}")
+        self.d, self.hidden = d, hidden
+        self.obs_dim, self.n_actions = 2 * d * d, d * d + 1
+        self.node_id = nn.Parameter(torch.randn(d, hidden) / hidden**0.5)
+        layers: list[nn.Module] = []
+        width = 5 * hidden + 4
+        for _ in range(n_layers):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        self.trunk = nn.Sequential(*layers)
+        self.source = nn.Linear(hidden, hidden)
+        self.target = nn.Linear(hidden, hidden)
+        self.stop = nn.Sequential(nn.Linear(hidden + 1, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        for head in (self.source, self.stop[-1]):
+            assert isinstance(head, nn.Linear)
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.forward_logits(obs), None
+
+    def forward_logits(self, obs: torch.Tensor) -> torch.Tensor:
+        d = self.d
+        adj = obs[:, : d * d].view(-1, d, d)  # adj[b, i, j]: edge i -> j
+        reach = obs[:, d * d :].view(-1, d, d).transpose(1, 2)  # reach[b, u, v]: path u -> v
+        emb = self.node_id
+        n_par, n_chi = adj.sum(1), adj.sum(2)
+        n_anc, n_des = reach.sum(1) - 1.0, reach.sum(2) - 1.0
+        scale = 1.0 / d
+        feats = torch.cat(
+            [
+                emb.expand(adj.shape[0], d, self.hidden),
+                adj.transpose(1, 2) @ emb * scale,  # parents
+                adj @ emb * scale,  # children
+                reach.transpose(1, 2) @ emb * scale,  # ancestors (and self)
+                reach @ emb * scale,  # descendants (and self)
+                torch.stack([n_par, n_chi, n_anc, n_des], dim=-1) * scale,
+            ],
+            dim=-1,
+        )
+        h = self.trunk(feats)  # [B, d, hidden]
+        edge = self.source(h) @ self.target(h).transpose(1, 2) / self.hidden**0.5
+        n_edges = adj.flatten(1).sum(-1, keepdim=True) * scale
+        stop = self.stop(torch.cat([h.mean(1), n_edges], dim=-1))
+        return torch.cat([edge.flatten(1), stop], dim=1)

@@ -33,6 +33,7 @@ class ExactEvaluator:
         self.keys = keys[order]
         self.n = int(self.keys.numel())
         self.obs = env.obs(self.states)
+        self.guide = env.guide(self.states)
         self.fmask = env.forward_mask(self.states)
         self.levels = env.level(self.states)
         n_moves = env.n_actions - 1
@@ -53,16 +54,19 @@ class ExactEvaluator:
         ]
 
     @torch.no_grad()
-    def policy_probs(self, logits_fn: LogitsFn) -> torch.Tensor:
-        """Forward-policy probabilities ``[N, A]`` of every state (float64)."""
+    def policy_probs(self, logits_fn: LogitsFn, guided: bool = False) -> torch.Tensor:
+        """Forward-policy probabilities ``[N, A]`` of every state (float64); ``guided`` adds the
+        environment's known logits as a forward-looking sampler does."""
         outs = [logits_fn(self.obs[i : i + self.chunk]) for i in range(0, self.n, self.chunk)]
         logits = torch.cat(outs).double()
+        if guided and self.guide is not None:
+            logits = logits + self.guide.double()
         return masked_log_softmax(logits, self.fmask).exp()
 
     @torch.no_grad()
-    def terminal_distribution(self, logits_fn: LogitsFn) -> torch.Tensor:
+    def terminal_distribution(self, logits_fn: LogitsFn, guided: bool = False) -> torch.Tensor:
         """The sampler's exact terminal distribution over the enumerated states (sorted keys)."""
-        probs = self.policy_probs(logits_fn)
+        probs = self.policy_probs(logits_fn, guided)
         reach = torch.zeros(self.n, dtype=torch.float64, device=probs.device)
         reach[self.s0] = 1.0
         flow = probs[self.edge_src, self.edge_act]

@@ -22,7 +22,7 @@ import torch
 from pydantic import Field
 
 from emily.cognition.envs.base import Environment, State, repeat_state, state_batch_size
-from emily.cognition.estimators import PolicyMLP, PolicyNet
+from emily.cognition.estimators import EdgePolicy, PolicyMLP, PolicyNet
 from emily.cognition.exact import ExactEvaluator
 from emily.cognition.losses import modified_detailed_balance, trajectory_balance
 from emily.cognition.metrics import (
@@ -32,7 +32,12 @@ from emily.cognition.metrics import (
     l1_distance,
 )
 from emily.cognition.replay import ReplayBuffer
-from emily.cognition.samplers import Trajectories, evaluate, sample_trajectories
+from emily.cognition.samplers import (
+    Trajectories,
+    evaluate,
+    sample_terminal,
+    sample_trajectories,
+)
 from emily.core.clock import Clock, SystemClock
 from emily.core.errors import InputError
 from emily.core.models import SovereignModel
@@ -44,6 +49,8 @@ class GFlowNetConfig(SovereignModel):
     variant: str = "v1"
     loss: Literal["tb", "mdb"] = "tb"
     learned_pb: bool = False
+    policy: Literal["mlp", "edge"] = "mlp"
+    forward_looking: bool = False
     hidden: int = Field(default=256, ge=1)
     n_layers: int = Field(default=2, ge=1)
     batch_size: int = Field(default=16, ge=1)
@@ -56,6 +63,7 @@ class GFlowNetConfig(SovereignModel):
     temperature: float = Field(default=1.0, gt=0)
     replay_capacity: int = Field(default=0, ge=0)
     replay_fraction: float = Field(default=0.5, ge=0, lt=1)
+    replay_shuffle: bool = False
     grad_clip: float | None = Field(default=None, gt=0)
     lr_decay_steps: int = Field(default=0, ge=0)
     lr_decay: float = Field(default=0.1, gt=0, le=1)
@@ -130,9 +138,7 @@ class GFlowNet:
         self.device = env.device
         self.clock = clock or SystemClock()
         torch.manual_seed(cfg.seed)
-        self.policy = policy or PolicyMLP(
-            env.obs_dim, env.n_actions, cfg.hidden, cfg.n_layers, learned_pb=cfg.learned_pb
-        )
+        self.policy = policy or _default_policy(env, cfg)
         self.policy.to(self.device)
         self.net = cast(PolicyNet, self.policy)
         self.log_z = torch.nn.Parameter(torch.tensor(cfg.init_log_z, device=self.device))
@@ -188,11 +194,12 @@ class GFlowNet:
             temperature=cfg.temperature,
             learned_pb=cfg.learned_pb,
             record_rewards=record,
+            guided=cfg.forward_looking,
         )
         loss = self._loss(traj)
         if n_replay:
             assert self.replay is not None
-            forced = self.replay.sample(n_replay).to(self.device)
+            forced = self.replay.sample(n_replay, shuffle=cfg.replay_shuffle).to(self.device)
             replayed = sample_trajectories(
                 env,
                 self.net,
@@ -200,6 +207,7 @@ class GFlowNet:
                 learned_pb=cfg.learned_pb,
                 record_rewards=record,
                 forced_actions=forced,
+                guided=cfg.forward_looking,
             )
             loss = (loss * n_fresh + self._loss(replayed) * n_replay) / cfg.batch_size
         self.optimizer.zero_grad(set_to_none=True)
@@ -334,7 +342,9 @@ class GFlowNet:
         """The sampler's exact terminal distribution over ``self.exact.keys`` (enumerable only)."""
         self.policy.eval()
         try:
-            return self.exact.terminal_distribution(self.net.forward_logits)
+            return self.exact.terminal_distribution(
+                self.net.forward_logits, guided=self.config.forward_looking
+            )
         finally:
             self.policy.train()
 
@@ -368,10 +378,16 @@ class GFlowNet:
             while remaining > 0:
                 n = min(batch_size, remaining)
                 start = None if start_one is None else repeat_state(start_one, n)
-                traj = sample_trajectories(
-                    self.env, self.net, n, temperature=temperature, start=start
+                chunks.append(
+                    sample_terminal(
+                        self.env,
+                        self.net,
+                        n,
+                        temperature=temperature,
+                        start=start,
+                        guided=self.config.forward_looking,
+                    )
                 )
-                chunks.append(traj.terminal)
                 remaining -= n
         finally:
             self.policy.train()
@@ -434,3 +450,17 @@ class GFlowNet:
         net.optimizer.load_state_dict(blob["optimizer"])
         net.step_count, net.trajectory_count = int(blob["step"]), int(blob["trajectories"])
         return net
+
+
+def _default_policy(env: Environment, cfg: GFlowNetConfig) -> torch.nn.Module:
+    """The network ``cfg.policy`` names, sized for ``env``."""
+    if cfg.policy == "edge":
+        d = getattr(env, "d", None)
+        if env.name != "dag" or not isinstance(d, int):
+            raise InputError(f"policy 'edge' needs a DAG space, not {env.name!r}; use 'mlp'")
+        if cfg.learned_pb:
+            raise InputError("policy 'edge' has no backward head: use learned_pb=False")
+        return EdgePolicy(d, cfg.hidden, cfg.n_layers)
+    return PolicyMLP(
+        env.obs_dim, env.n_actions, cfg.hidden, cfg.n_layers, learned_pb=cfg.learned_pb
+    )

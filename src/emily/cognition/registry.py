@@ -33,7 +33,29 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "epsilon_final": 0.0,
         "epsilon_decay_steps": 2000,
     },
+    "fl-mdb": {
+        "loss": "mdb",
+        "learned_pb": False,
+        "policy": "edge",
+        "forward_looking": True,
+        "hidden": 64,
+        "batch_size": 32,
+        "epsilon": 0.1,
+        "epsilon_final": 0.0,
+        "epsilon_decay_steps": 2000,
+        "replay_capacity": 10000,
+        "replay_fraction": 0.5,
+        "replay_shuffle": True,
+    },
 }
+
+# What a user gets when they name no variant: the hypothesis space decides.
+DEFAULT_VARIANTS = {"dag": "fl-mdb", "hypergrid": "v1"}
+
+
+def default_variant(env_name: str) -> str:
+    """The variant that is right off the shelf for a hypothesis space (``env.name``)."""
+    return DEFAULT_VARIANTS.get(env_name, "v1")
 
 
 def variant_names() -> list[str]:

@@ -52,9 +52,22 @@ class ReplayBuffer:
                 self.keys[top],
             )
 
-    def sample(self, n: int) -> torch.Tensor:
-        """``[n, length]`` action sequences drawn uniformly (with replacement)."""
+    def sample(self, n: int, shuffle: bool = False) -> torch.Tensor:
+        """``[n, length]`` action sequences drawn uniformly (with replacement).
+
+        ``shuffle`` puts each sequence's moves in a fresh random order (the stop pads stay at
+        the end): where actions commute (adding edges, incrementing coordinates) that is a
+        draw from the uniform backward policy of the same terminal state, so replay trains
+        every path into a good hypothesis rather than the one that first found it.
+        """
         if len(self) == 0:
             raise InputError("cannot sample from an empty replay buffer")
         idx = torch.randint(len(self), (n,), generator=self._gen)
-        return self.actions[idx]
+        actions = self.actions[idx]
+        if not shuffle:
+            return actions
+        stop = int(actions.max())
+        moves = actions != stop
+        noise = torch.rand(actions.shape, generator=self._gen).masked_fill(~moves, 2.0)
+        order = noise.argsort(dim=1)  # the moves in random order first, then the stop pads
+        return actions.gather(1, order)

@@ -39,6 +39,7 @@ class Trajectories:
     terminal: State  # [B] terminal states
     log_reward: torch.Tensor  # [B] float64
     batch_size: int
+    guide: torch.Tensor | None = None  # [V, A] known logits added to the net's (forward-looking)
 
     @property
     def moves(self) -> torch.Tensor:
@@ -86,36 +87,30 @@ def sample_trajectories(
     learned_pb: bool = False,
     record_rewards: bool = False,
     forced_actions: torch.Tensor | None = None,
+    guided: bool = False,
 ) -> Trajectories:
-    """Roll out ``n`` trajectories from s0 (or ``start``), or replay ``forced_actions`` [n, L]."""
+    """Roll out ``n`` trajectories from s0 (or ``start``), or replay ``forced_actions`` [n, L].
+
+    ``guided``: add the environment's known logits (:meth:`Environment.guide`) to the net's.
+    """
     state = env.initial_state(n) if start is None else start
     stop = env.stop_action
     dev = env.device
     active = torch.arange(n, device=dev)
-    obs_l, mask_l, act_l, id_l, st_l, keep_l = [], [], [], [], [], []
+    obs_l, mask_l, act_l, id_l, st_l, keep_l, guide_l = [], [], [], [], [], [], []
     steps = env.max_steps + 1 if forced_actions is None else forced_actions.shape[1]
-    noise: torch.Tensor | None = None
-    if forced_actions is None and epsilon == 0.0:
-        # Gumbel-max: one draw of all the noise the rollout can need, sliced per step.
-        noise = -torch.empty(steps, n, env.n_actions, device=dev).exponential_().log()
-    neg_inf = torch.tensor(float("-inf"), device=dev)
     base = 0  # index of this step's first visit
     for t in range(steps):
         obs = env.obs(state)
         mask = env.forward_mask(state)
+        guide = env.guide(state) if guided else None
+        if guide is not None:
+            guide_l.append(guide)
         if forced_actions is not None:
             actions = forced_actions[active, t]
-        elif noise is not None:
-            if t == 0 and start is None:  # every row is s0: one network row suffices
-                raw = policy.forward_logits(obs[:1]).expand(obs.shape[0], -1)
-            else:
-                raw = policy.forward_logits(obs)
-            logits = torch.where(mask, raw, neg_inf)
-            if temperature != 1.0:
-                logits = logits / temperature
-            actions = (logits + noise[t, : obs.shape[0]]).argmax(-1)
         else:
-            actions = draw_actions(policy.forward_logits(obs), mask, epsilon, temperature)
+            raw = _logits(policy, obs, guide, shared_row=t == 0 and start is None)
+            actions = draw_actions(raw, mask, epsilon, temperature)
         if t == steps - 1:
             actions = torch.full_like(actions, stop)
         obs_l.append(obs)
@@ -172,7 +167,62 @@ def sample_trajectories(
         terminal=terminal,
         log_reward=env.log_reward(terminal),
         batch_size=n,
+        guide=torch.cat(guide_l) if guide_l else None,
     )
+
+
+def _logits(
+    policy: PolicyNet, obs: torch.Tensor, guide: torch.Tensor | None, shared_row: bool
+) -> torch.Tensor:
+    """The policy's forward logits plus the guide; one network row when all rows are s0."""
+    if shared_row:
+        raw = policy.forward_logits(obs[:1]).expand(obs.shape[0], -1)
+    else:
+        raw = policy.forward_logits(obs)
+    return raw if guide is None else raw + guide
+
+
+@torch.no_grad()
+def sample_terminal(
+    env: Environment,
+    policy: PolicyNet,
+    n: int,
+    *,
+    temperature: float = 1.0,
+    start: State | None = None,
+    guided: bool = False,
+) -> State:
+    """Terminal states of ``n`` rollouts, keeping nothing else (what generation needs).
+
+    Memory is the batch's current states only, O(n d^2) for DAGs, never the visits.
+    """
+    state = env.initial_state(n) if start is None else start
+    stop = env.stop_action
+    done: list[State] = []
+    order: list[torch.Tensor] = []
+    active = torch.arange(n, device=env.device)
+    for t in range(env.max_steps + 1):
+        mask = env.forward_mask(state)
+        raw = _logits(
+            policy,
+            env.obs(state),
+            env.guide(state) if guided else None,
+            shared_row=t == 0 and start is None,
+        )
+        actions = draw_actions(raw, mask, 0.0, temperature)
+        if t == env.max_steps:
+            actions = torch.full_like(actions, stop)
+        stops = actions == stop
+        if bool(stops.any()):
+            done.append({k: v[stops] for k, v in state.items()})
+            order.append(active[stops])
+        moving = (~stops).nonzero().squeeze(1)
+        if moving.numel() == 0:
+            break
+        state = env.step({k: v[moving] for k, v in state.items()}, actions[moving])
+        active = active[moving]
+    rows = torch.argsort(torch.cat(order))
+    return {k: torch.cat([s[k] for s in done])[rows] for k in done[0]}
 
 
 @dataclass
@@ -192,10 +242,14 @@ def evaluate(policy: PolicyNet, traj: Trajectories, learned_pb: bool) -> Evaluat
     if traj.unique_rows is not None and traj.inverse is not None:
         rows, inv = traj.unique_rows, traj.inverse
         pf_u, pb_u = policy(traj.obs[rows])
+        if traj.guide is not None:
+            pf_u = pf_u + traj.guide[rows]
         logp = masked_log_softmax(pf_u, traj.fmask[rows])[inv]
         pb_logits = None if pb_u is None else pb_u[inv]
     else:
         pf_logits, pb_logits = policy(traj.obs)
+        if traj.guide is not None:
+            pf_logits = pf_logits + traj.guide
         logp = masked_log_softmax(pf_logits, traj.fmask)
     taken = logp.gather(1, traj.actions.unsqueeze(1)).squeeze(1)
     b = traj.batch_size

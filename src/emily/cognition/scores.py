@@ -89,6 +89,20 @@ class DecomposableScore(ABC):
             raise InputError(f"bad local-score query: node {node}, parents {parents}")
         return self._local(node, sorted(parents)) - self.edge_penalty * len(parents)
 
+    def add_one_scores(self, node: int, parents: list[int]) -> tuple[float, np.ndarray]:
+        """``local_score(node, parents)`` and, for every variable ``i``, the local score with
+        ``i`` added to the parents (NaN where ``i`` is the node or already a parent).
+
+        One call answers "what would each new parent of ``node`` be worth", which the DAG
+        environment needs for every candidate edge into a node whose parents just changed.
+        Subclasses override it when the ``d`` terms share work (BGe: one solve).
+        """
+        out = np.full(self.n_nodes, np.nan)
+        for i in range(self.n_nodes):
+            if i != node and i not in parents:
+                out[i] = self.local_score(node, [*parents, i])
+        return self.local_score(node, parents), out
+
     def score_graph(self, adjacency: Any) -> float:
         """Full recomputation of ``log p(D | G) + log p(G)`` (``adjacency[i, j]``: edge i -> j)."""
         adj = np.asarray(adjacency, dtype=bool)
@@ -147,6 +161,39 @@ class BGeScore(DecomposableScore):
             a = n + self.alpha_w - d + k
             term = 0.5 * a * logdet_p - 0.5 * (a + 1) * logdet_all
         return float(self._log_gamma[k] + term)
+
+    def add_one_scores(self, node: int, parents: list[int]) -> tuple[float, np.ndarray]:
+        """All ``d`` one-parent-more BGe terms from two Schur complements.
+
+        With ``P`` the parents and ``J = {node} + P``, adding ``i`` multiplies ``det R[P, P]`` by
+        ``R_ii - R_iP R_PP^-1 R_Pi`` and ``det R[J, J]`` likewise, so one solve per set gives
+        every candidate's log-determinants: O(k^2 d) instead of d determinants of size k + 2.
+        """
+        d, k = self.n_nodes, len(parents)
+        parents = sorted(parents)
+        both = [node, *parents]
+        logdet_p, schur_p = self._schur(parents)
+        logdet_j, schur_j = self._schur(both)
+        a = self.n_samples + self.alpha_w - d + k + 1  # the exponent with k + 1 parents
+        with np.errstate(divide="ignore", invalid="ignore"):
+            adds = (
+                self._log_gamma[min(k + 1, d - 1)]
+                + 0.5 * a * (logdet_p + np.log(schur_p))
+                - 0.5 * (a + 1) * (logdet_j + np.log(schur_j))
+                - self.edge_penalty * (k + 1)
+            )
+        adds[both] = np.nan
+        return self.local_score(node, parents), adds
+
+    def _schur(self, subset: list[int]) -> tuple[float, np.ndarray]:
+        """``log det R[S, S]`` and every variable's Schur complement against ``S``."""
+        diag = np.diagonal(self.R).copy()
+        if not subset:
+            return 0.0, diag
+        block = self.R[np.ix_(subset, subset)]
+        chol = np.linalg.cholesky(block)
+        half = np.linalg.solve(chol, self.R[subset, :])  # L^-1 R[S, :]
+        return float(2.0 * np.log(np.diagonal(chol)).sum()), diag - (half * half).sum(axis=0)
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -219,20 +266,29 @@ def score_from_spec(spec: dict[str, Any]) -> DecomposableScore:
 
 
 class LocalScores:
-    """Memoised local scores by ``(node, parent bitmask)``, looked up for whole batches.
+    """Memoised local scores, looked up for whole batches.
 
     For ``d <= 12`` every term is computed once up front into a dense ``[d, 2^d]`` float64 table
-    (entries whose mask contains the node itself are unused); above that, terms are computed on
-    first use and cached.
+    (entries whose mask contains the node itself are unused). Above that, a node's terms are
+    computed on first use per ``(node, parent bitmask)`` *with all its one-parent-more
+    neighbours* (:meth:`DecomposableScore.add_one_scores`), because the DAG environment asks for
+    exactly that after every edge it adds; the cache is bounded (cleared when full), so memory
+    stays flat however long training runs.
     """
 
     def __init__(
-        self, score: DecomposableScore, device: torch.device, max_parents: int | None = None
+        self,
+        score: DecomposableScore,
+        device: torch.device,
+        max_parents: int | None = None,
+        cache_entries: int = 200_000,
     ) -> None:
         self.score, self.d, self.device = score, score.n_nodes, device
         self.max_parents = max_parents
-        self._cache: dict[tuple[int, int], float] = {}
+        self.cache_entries = cache_entries
+        self._cache: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
         self.table: torch.Tensor | None = None
+        self._bits = 1 << torch.arange(self.d, device=device)
         if self.d <= DENSE_TABLE_MAX_NODES:
             table = np.zeros((self.d, 1 << self.d))
             for node in range(self.d):
@@ -243,19 +299,38 @@ class LocalScores:
                     table[node, mask] = score.local_score(node, pa)
             self.table = torch.from_numpy(table).to(device)
 
+    def _entry(self, node: int, mask: int) -> tuple[float, np.ndarray]:
+        entry = self._cache.get((node, mask))
+        if entry is None:
+            if len(self._cache) >= self.cache_entries:
+                self._cache.clear()
+            entry = self.score.add_one_scores(node, parents_of(mask, self.d))
+            self._cache[(node, mask)] = entry
+        return entry
+
     def lookup(self, nodes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Local scores (float64) for each ``(node, mask)`` pair (any matching shapes)."""
         if self.table is not None:
             return self.table[nodes, masks]
         flat_n, flat_m = nodes.reshape(-1).tolist(), masks.reshape(-1).tolist()
-        out = []
-        for node, mask in zip(flat_n, flat_m, strict=True):
-            value = self._cache.get((node, mask))
-            if value is None:
-                value = self.score.local_score(node, parents_of(mask, self.d))
-                self._cache[(node, mask)] = value
-            out.append(value)
+        out = [self._entry(n, m)[0] for n, m in zip(flat_n, flat_m, strict=True)]
         return torch.tensor(out, dtype=torch.float64, device=self.device).reshape(nodes.shape)
+
+    def gains(self, nodes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """``[B, d]``: score change of adding each variable as a parent of ``nodes[b]``, whose
+        parent mask is ``masks[b]`` (entries for the node itself and existing parents are
+        meaningless; callers mask them)."""
+        if self.table is not None:
+            new = masks.unsqueeze(1) | self._bits.unsqueeze(0)
+            return self.table[nodes.unsqueeze(1), new] - self.table[nodes, masks].unsqueeze(1)
+        rows = []
+        for n, m in zip(nodes.tolist(), masks.tolist(), strict=True):
+            base, adds = self._entry(n, m)
+            rows.append(adds - base)
+        if not rows:
+            return torch.zeros(0, self.d, dtype=torch.float64, device=self.device)
+        out = torch.from_numpy(np.nan_to_num(np.stack(rows), nan=0.0))
+        return out.to(self.device)
 
     def delta(self, src: torch.Tensor, dst: torch.Tensor, dst_masks: torch.Tensor) -> torch.Tensor:
         """Score change of adding edges ``src -> dst`` to nodes whose parent masks are given."""

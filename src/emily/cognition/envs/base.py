@@ -100,6 +100,15 @@ class Environment(ABC):
         """Features in ``[0, 1]``, ``[B, F]``: the mean absolute difference of two rows is the
         normalised distance used by the diversity metric."""
 
+    def guide(self, state: State) -> torch.Tensor | None:
+        """Known parts of the optimal forward logits ``[B, n_actions]`` (or None: none known).
+
+        Spaces whose every state carries a reward can say, per action, how much the reward
+        changes; a forward-looking GFlowNet adds this to its network's output so the network
+        learns only what is not known in closed form.
+        """
+        return None
+
     @abstractmethod
     def state_from(self, raw: Any) -> State:
         """A one-row state batch from a user-level description (validated)."""

@@ -58,9 +58,10 @@ class DAGHypotheses(Environment):
             gen = torch.Generator().manual_seed(0x5EED)
             self._pow = torch.randint(1, 2**62, (d * d,), generator=gen).to(self.device)
         empty_mask = torch.zeros(d, dtype=torch.long, device=self.device)
-        self.empty_score = float(
-            self.local.lookup(torch.arange(d, device=self.device), empty_mask).sum()
-        )
+        nodes = torch.arange(d, device=self.device)
+        self.empty_score = float(self.local.lookup(nodes, empty_mask).sum())
+        # gain[i, j] of adding i -> j to the empty graph: column j is node j's one-parent table.
+        self._empty_gain = self.local.gains(nodes, empty_mask).T.contiguous()
 
     # --- interface ----------------------------------------------------------------------------
     def initial_state(self, n: int) -> State:
@@ -70,6 +71,7 @@ class DAGHypotheses(Environment):
             "closure": self._eye.expand(n, d, d).clone(),
             "pmask": torch.zeros(n, d, dtype=torch.long, device=dev),
             "score": torch.zeros(n, dtype=torch.float64, device=dev),
+            "gain": self._empty_gain.expand(n, d, d).clone(),
         }
 
     def obs(self, state: State) -> torch.Tensor:
@@ -105,7 +107,34 @@ class DAGHypotheses(Environment):
         pmask = pmask.clone()
         pmask[rows, dst] = torch.where(is_edge, old_dst_mask | self._bits[src], old_dst_mask)
         score = state["score"] + torch.where(is_edge, delta, torch.zeros_like(delta))
-        return {"adj": adj, "closure": clo | new_paths, "pmask": pmask, "score": score}
+        gain = state["gain"]
+        moved = is_edge.nonzero().squeeze(1)
+        if moved.numel():  # only the column of the node that gained a parent changes
+            gain = gain.clone()
+            gain[moved, :, dst[moved]] = self.local.gains(dst[moved], pmask[moved, dst[moved]])
+        return {
+            "adj": adj,
+            "closure": clo | new_paths,
+            "pmask": pmask,
+            "score": score,
+            "gain": gain,
+        }
+
+    def guide(self, state: State) -> torch.Tensor:
+        """Forward-looking logits: each edge's exact score gain minus ``log(|E| + 1)``, stop 0.
+
+        For modified detailed balance with a uniform backward policy the optimal forward
+        policy satisfies ``logit(i -> j) - logit(stop) = gain(i -> j) - log(|E'|) + phi(s')``
+        with ``|E'| = |E| + 1`` the edges after the move and ``phi(s') = -log P_F(stop | s')``.
+        Every term but ``phi`` is known exactly here, so the network only learns ``phi``, a
+        log-count of the graphs still reachable, instead of score differences of hundreds of
+        nats (Pan et al. 2023, forward-looking GFlowNets, for spaces with rewards on every
+        state).
+        """
+        n_edges = state["adj"].flatten(1).sum(-1, keepdim=True).double()
+        edges = state["gain"].flatten(1) - torch.log1p(n_edges)
+        stop = torch.zeros_like(n_edges)
+        return torch.cat([edges, stop], dim=1).float()
 
     def log_reward(self, state: State) -> torch.Tensor:
         return state["score"]
