@@ -522,6 +522,7 @@ def marginals_figure(
     True edges (when ``truth`` is given) are outlined, so a missed edge is an outlined pale cell
     and a false one a dark cell without an outline. A bare ``Figure`` (no pyplot state).
     """
+    import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -531,12 +532,17 @@ def marginals_figure(
     side = max(4.0, 0.55 * d + 2.0)
     fig = Figure(figsize=(side + 1.2, side))
     ax = fig.subplots()
-    image = ax.imshow(p, vmin=0.0, vmax=1.0, cmap="Blues")
+    shown = np.ma.masked_array(p, mask=np.eye(d, dtype=bool))  # no self-loops: grey diagonal
+    cmap = matplotlib.colormaps["Blues"].with_extremes(bad="#dddddd")
+    image = ax.imshow(shown, vmin=0.0, vmax=1.0, cmap=cmap)
     ax.set_xticks(range(d), names, rotation=45, ha="right")
     ax.set_yticks(range(d), names)
     ax.set_xlabel("child j")
     ax.set_ylabel("parent i")
-    ax.set_title(title or "edge marginals P(i → j | data)")
+    heading = title or "edge marginals P(i → j | data)"
+    if truth is not None:
+        heading += "\n(outlined: the true edges)"
+    ax.set_title(heading)
     fig.colorbar(image, ax=ax, label="P(i → j)")
     if d <= ANNOTATE_MAX_NODES:
         for i in range(d):
@@ -550,8 +556,6 @@ def marginals_figure(
         for i, j in zip(*np.nonzero(y), strict=True):
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="crimson",
                                    linewidth=2.0))  # fmt: skip
-        ax.plot([], [], color="crimson", linewidth=2.0, label="true edge")
-        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.12 - 0.01 * d), fontsize="small")
     fig.tight_layout()
     return fig
 
@@ -586,7 +590,7 @@ def top_graphs_figure(top: Sequence[RankedGraph], columns: Sequence[str]) -> Fig
         ax.set_axis_off()
     for rank, (ax, g) in enumerate(zip(axes, top, strict=False), start=1):
         ax.set_axis_off()
-        ax.set_xlim(-1.45, 1.45)
+        ax.set_xlim(-1.6, 1.6)
         ax.set_ylim(-1.45, 1.45)
         ax.set_aspect("equal")
         for i, j in zip(*np.nonzero(g.adjacency), strict=True):
@@ -597,14 +601,16 @@ def top_graphs_figure(top: Sequence[RankedGraph], columns: Sequence[str]) -> Fig
                 arrowprops={
                     "arrowstyle": "-|>",
                     "color": "#333333",
-                    "shrinkA": 14,
-                    "shrinkB": 14,
+                    "shrinkA": 8,
+                    "shrinkB": 8,
                     "mutation_scale": 14,
                 },
             )
-        ax.scatter(xy[:, 0], xy[:, 1], s=700, color="#cfe3f5", edgecolors="#1f4e79", zorder=3)
-        for (x, y), name in zip(xy, names, strict=True):
-            ax.text(x, y, name, ha="center", va="center", fontsize=8, zorder=4)
+        ax.scatter(xy[:, 0], xy[:, 1], s=160, color="#cfe3f5", edgecolors="#1f4e79", zorder=3)
+        for (x, y), name in zip(xy, names, strict=True):  # labels outside the ring, clear of arrows
+            ha = "center" if abs(x) < 0.3 else ("left" if x > 0 else "right")
+            va = "center" if abs(y) >= 0.3 or abs(x) >= 0.3 else ("bottom" if y > 0 else "top")
+            ax.text(1.16 * x, 1.16 * y, name, ha=ha, va=va, fontsize=8, zorder=4)
         title = f"#{rank}: mass {g.frequency:.3f} ({g.count})"
         if g.log_score is not None and math.isfinite(g.log_score):
             title += f"\nlog score {g.log_score:.2f}"
