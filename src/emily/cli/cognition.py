@@ -725,7 +725,10 @@ def _checkpoint_format(path: Path) -> str:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
-        raise InputError(f"{path} is not a readable checkpoint: {exc}") from exc
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(
+            f"{path} is not a readable checkpoint of `emily train` (torch: {first})"
+        ) from exc
     fmt = blob.get("format") if isinstance(blob, dict) else None
     if not isinstance(fmt, str):
         raise InputError(f"{path} is neither a GFlowNet nor an MCMC checkpoint of `emily train`")
@@ -972,8 +975,8 @@ def _print_structure(result: dict[str, Any], n: int, threshold: float) -> None:
         table.add_row(str(rank), escape(_arrows(g["hypothesis"])), f"{g['frequency']:.3f}", score)
     console.print(table)
     edges = result["marginals"]["edges"][:EDGES_SHOWN]
-    table = Table(title="most probable edges, P(i → j | data)")
-    for col in ("edge", "P"):
+    table = Table(title="most probable edges")
+    for col in ("edge i → j", "P(i → j | data)"):
         table.add_column(col)
     for e in edges:
         table.add_row(escape(f"{e['source']} → {e['target']}"), f"{e['probability']:.3f}")
