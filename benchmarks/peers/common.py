@@ -16,7 +16,7 @@ PEER_PYTHON = PEER_VENV / "bin" / "python"
 
 def ensure_peer_venv() -> Path:
     """Create the peer venv if missing (idempotent; a few minutes the first time)."""
-    if not (PEER_VENV / ".stamp-peers-v3").exists():
+    if not (PEER_VENV / ".stamp-peers-v4").exists():
         print(f"setting up the peer venv at {PEER_VENV} ...", file=sys.stderr)
         subprocess.run(
             ["bash", str(ROOT / "benchmarks" / "peers" / "setup_peers.sh"), str(PEER_VENV)],
