@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import binom, multinomial
 
+from emily.cognition import BDeuScore, BGeScore, DAGHypotheses
+from emily.cognition.data import synthetic_linear_gaussian
+from emily.cognition.equivalence import mec_keys, mec_members
+from emily.cognition.exact import ExactEvaluator
 from emily.cognition.metrics import (
+    DAG_COLLAPSE_ALPHA,
+    DAG_COLLAPSE_THRESHOLD,
+    dag_collapse,
     detect_mode_collapse,
     distinct_modes,
     diversity,
@@ -15,6 +28,9 @@ from emily.cognition.metrics import (
     edge_marginals,
     empirical_distribution,
     jensen_shannon,
+    jensen_shannon_log,
+    kl_divergence,
+    kl_divergence_log,
     l1_distance,
 )
 from emily.core.errors import InputError
@@ -87,3 +103,324 @@ def test_empirical_distribution_and_edge_marginals() -> None:
     assert max_err == pytest.approx(0.25)
     with pytest.raises(InputError):
         edge_marginals(adj[0], p)
+
+
+# --- divergences in log space ------------------------------------------------------------------
+
+TINY = 5e-324  # the smallest subnormal float64: TINY / 2 rounds to 0
+
+
+def _t(*values: float) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def test_jensen_shannon_is_finite_where_the_mixture_underflows() -> None:
+    # (p + q) / 2 underflows to 0 in the second entry while p has mass there: the old
+    # probability-space formula returned inf.
+    for p, q in ((_t(1.0, TINY), _t(1.0, 0.0)), (_t(1.0, 0.0), _t(1.0, TINY))):
+        value = jensen_shannon(p, q)
+        assert math.isfinite(value)
+        assert 0.0 <= value <= 1e-300
+
+
+def test_jensen_shannon_of_subnormal_masses_is_right() -> None:
+    eps = 1e-320
+    p = _t(1.0 - eps, eps)  # 1 - eps == 1 in float64: the mass sits in the subnormal entry
+    # JSD((1 - e, e), (1, 0)) = e ln(2) / 2 + O(e^2).
+    assert jensen_shannon(p, _t(1.0, 0.0)) == pytest.approx(eps * math.log(2) / 2, rel=1e-3)
+    assert jensen_shannon(p, p) == 0.0
+    assert jensen_shannon(p, _t(0.5, 0.5)) == pytest.approx(jensen_shannon(_t(1, 0), _t(0.5, 0.5)))
+
+
+def test_kl_divergence_known_values_and_support() -> None:
+    u = _t(0.5, 0.5)
+    assert kl_divergence(_t(1.0, 0.0), u) == pytest.approx(math.log(2))
+    assert kl_divergence(u, u) == 0.0
+    assert kl_divergence(u, _t(1.0, 0.0)) == math.inf  # the true value, not NaN
+    assert kl_divergence(_t(0.25, 0.75), u) == pytest.approx(
+        0.25 * math.log(0.5) + 0.75 * math.log(1.5)
+    )
+    # Subnormal q where p has mass: large but finite (log of 5e-324 is about -744).
+    value = kl_divergence(_t(0.5, 0.5), _t(1.0, TINY))
+    assert value == pytest.approx(0.5 * math.log(0.5) + 0.5 * (math.log(0.5) - math.log(TINY)))
+    assert math.isfinite(kl_divergence(_t(1.0, TINY), _t(1.0, TINY)))
+
+
+def test_log_variants_take_masses_float64_cannot_hold() -> None:
+    tail = -800.0  # exp(-800) underflows to 0 even as a subnormal
+    log_p = _t(0.0, tail)
+    log_q = _t(0.0, -math.inf)
+    assert jensen_shannon_log(log_p, log_q) == pytest.approx(0.0, abs=1e-300)
+    assert kl_divergence_log(log_q, log_p) == 0.0
+    assert kl_divergence_log(log_p, log_q) == math.inf
+    half = math.log(0.5)
+    assert jensen_shannon_log(_t(0.0, -math.inf), _t(half, half)) == pytest.approx(
+        jensen_shannon(_t(1.0, 0.0), _t(0.5, 0.5))
+    )
+    assert kl_divergence_log(_t(half, half), _t(0.0, tail)) == pytest.approx(
+        0.5 * (half - 0.0) + 0.5 * (half - tail)
+    )
+
+
+@pytest.mark.parametrize(
+    ("log_p", "match"),
+    [
+        ((0.0, 0.0), "not normalised"),
+        ((float("nan"), 0.0), "NaN"),
+        ((math.inf, 0.0), r"\+inf"),
+        ((-math.inf, -math.inf), "not normalised"),
+    ],
+)
+def test_log_variants_validate(log_p: tuple[float, float], match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        jensen_shannon_log(_t(*log_p), _t(0.0, -math.inf))
+    with pytest.raises(InputError, match=match):
+        kl_divergence_log(_t(0.0, -math.inf), _t(*log_p))
+    with pytest.raises(InputError, match="shape"):
+        jensen_shannon_log(_t(0.0), _t(0.0, -math.inf))
+
+
+@st.composite
+def distributions(draw: st.DrawFn, size: int) -> torch.Tensor:
+    """Probability vectors with zeros, subnormals and ordinary masses mixed."""
+    kinds = draw(
+        st.lists(st.sampled_from(["zero", "tiny", "normal"]), min_size=size, max_size=size)
+    )
+    kinds[draw(st.integers(0, size - 1))] = "normal"  # something must carry the mass
+    values = []
+    for kind in kinds:
+        if kind == "zero":
+            values.append(0.0)
+        elif kind == "tiny":
+            values.append(draw(st.floats(TINY, 1e-308)))
+        else:
+            values.append(draw(st.floats(1e-3, 1.0)))
+    v = torch.tensor(values, dtype=torch.float64)
+    normal = torch.tensor([k == "normal" for k in kinds])
+    v[normal] *= (1.0 - v[~normal].sum()) / v[normal].sum()
+    return v
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda n: st.tuples(distributions(n), distributions(n))))
+def test_divergences_are_finite_bounded_and_agree_with_log_variants(
+    pq: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    p, q = pq
+    jsd = jensen_shannon(p, q)
+    assert 0.0 <= jsd <= math.log(2)
+    assert jsd == pytest.approx(jensen_shannon(q, p), abs=1e-12)
+    with np.errstate(divide="ignore"):
+        log_p, log_q = torch.log(p), torch.log(q)
+    assert jensen_shannon_log(log_p, log_q) == pytest.approx(jsd, abs=1e-12)
+    kl = kl_divergence(p, q)
+    assert not math.isnan(kl)
+    assert kl >= 0.0
+    assert kl_divergence_log(log_p, log_q) == pytest.approx(kl, rel=1e-9, abs=1e-12)
+    if bool(((q == 0) & (p > 0)).any()):
+        assert kl == math.inf
+    else:
+        assert math.isfinite(kl)
+
+
+# --- DAG collapse ------------------------------------------------------------------------------
+
+
+def _chain(d: int) -> np.ndarray:
+    a = np.zeros((d, d), dtype=bool)
+    for i in range(d - 1):
+        a[i, i + 1] = True
+    return a
+
+
+def _class_samples(graph: np.ndarray, counts: list[int]) -> np.ndarray:
+    """``counts[k]`` copies of the k-th member of ``graph``'s class (members in a fixed order)."""
+    members = mec_members(graph)
+    assert members is not None
+    assert len(members) >= len(counts)
+    return np.concatenate(
+        [np.repeat(m[None], c, axis=0) for m, c in zip(members, counts, strict=False)]
+    )
+
+
+def _uniform_class_samples(graph: np.ndarray, n: int, seed: int) -> np.ndarray:
+    members = mec_members(graph)
+    assert members is not None
+    pick = np.random.default_rng(seed).integers(len(members), size=n)
+    return np.stack([members[i] for i in pick])
+
+
+def test_false_alarm_rate_is_below_alpha_in_the_hardest_small_cases() -> None:
+    """Exact, not simulated: every outcome of 20 correct samples over a class of 2 or 3."""
+    rate2 = 0.0
+    for x in range(21):  # a chain of 2 nodes: members 0 -> 1 and 1 -> 0
+        if dag_collapse(_class_samples(_chain(2), [x, 20 - x])).collapsed:
+            rate2 += float(binom.pmf(x, 20, 0.5))
+    rate3 = 0.0
+    for x, y in itertools.product(range(21), repeat=2):  # chain 0 - 1 - 2: three members
+        if x + y <= 20 and dag_collapse(_class_samples(_chain(3), [x, y, 20 - x - y])).collapsed:
+            rate3 += float(multinomial.pmf([x, y, 20 - x - y], 20, [1 / 3] * 3))
+    assert 0.0 < rate2 <= DAG_COLLAPSE_ALPHA  # all 20 (or 19) on one member is flagged
+    assert rate3 <= DAG_COLLAPSE_ALPHA
+
+
+@pytest.mark.parametrize("n", [20, 50, 256, 1000])
+@pytest.mark.parametrize("d", [2, 3, 4, 5])
+def test_all_samples_on_one_member_is_a_collapse(n: int, d: int) -> None:
+    complete = np.triu(np.ones((d, d), dtype=bool), 1)  # d! members
+    for graph in (_chain(d), complete):
+        result = dag_collapse(np.repeat(graph[None], n, axis=0))
+        assert result.collapsed, result.reason
+        assert result.statistic == pytest.approx(1.0)
+        assert result.classes_tested == 1
+        assert result.reason.startswith("collapsed")
+        spread = dag_collapse(_uniform_class_samples(graph, n, seed=n + d))
+        assert not spread.collapsed, spread.reason
+        assert spread.statistic is not None
+        assert spread.statistic < DAG_COLLAPSE_THRESHOLD
+
+
+@pytest.mark.parametrize(("d", "visited"), [(4, 2), (5, 2), (5, 3)])
+def test_sitting_on_two_or_three_members_is_a_collapse(d: int, visited: int) -> None:
+    complete = np.triu(np.ones((d, d), dtype=bool), 1)  # 24 or 120 members
+    result = dag_collapse(_class_samples(complete, [300 // visited] * visited))
+    assert result.collapsed, result.reason
+
+
+def test_mild_unevenness_is_not_a_collapse_even_when_significant() -> None:
+    result = dag_collapse(_class_samples(_chain(2), [650, 350]))
+    assert result.p_value is not None
+    assert result.p_value <= DAG_COLLAPSE_ALPHA  # the sampler is measurably off ...
+    assert not result.collapsed  # ... but it spreads over both members
+    assert result.reason.startswith("spread")
+
+
+def test_untestable_samples_are_undetermined_and_never_flag() -> None:
+    v_structure = np.zeros((3, 3), dtype=bool)
+    v_structure[0, 2] = v_structure[1, 2] = True  # a class of one
+    env = DAGHypotheses(BGeScore(pd.DataFrame(np.eye(3), columns=list("abc"))))
+    three_node_dags = env.enumerate_states()["adj"].numpy()
+    cases = {
+        "singleton classes": np.repeat(v_structure[None], 500, axis=0),
+        "all distinct": three_node_dags,  # 25 DAGs in 11 classes, each under 20 samples
+        "too few samples": np.repeat(_chain(3)[None], 19, axis=0),
+        "no samples": np.zeros((0, 3, 3), dtype=bool),
+    }
+    for name, samples in cases.items():
+        result = dag_collapse(samples)
+        assert not result.collapsed, name
+        assert not result.determined, name
+        assert result.statistic is None, name
+        assert result.classes_tested == 0, name
+        assert result.reason.startswith("undetermined"), name
+    evenly = dag_collapse(three_node_dags, min_class_samples=2)  # each class once per member
+    assert evenly.determined
+    assert evenly.classes_tested == 7  # 3 single edges, 3 paths and the triangle
+    assert not evenly.collapsed
+
+
+def test_dag_collapse_validates_input() -> None:
+    with pytest.raises(InputError, match="n_samples, d, d"):
+        dag_collapse(np.zeros((4, 9)))
+    with pytest.raises(InputError, match="cycle"):
+        dag_collapse(np.array([[[0, 1], [1, 0]]]))
+    with pytest.raises(InputError, match="max_parents"):
+        dag_collapse(np.repeat(np.triu(np.ones((3, 3), dtype=bool), 1)[None], 30, 0), max_parents=1)
+    with pytest.raises(InputError, match="threshold"):
+        dag_collapse(np.zeros((1, 2, 2)), threshold=0.0)
+    with pytest.raises(InputError, match="alpha"):
+        dag_collapse(np.zeros((1, 2, 2)), alpha=1.0)
+    with pytest.raises(InputError, match="min_class_samples"):
+        dag_collapse(np.zeros((1, 2, 2)), min_class_samples=1)
+    as_tensor = torch.as_tensor(np.repeat(_chain(2)[None], 30, axis=0))
+    assert dag_collapse(as_tensor).collapsed
+    assert dag_collapse(as_tensor, max_parents=1).collapsed
+
+
+def test_max_in_degree_is_the_same_for_every_member_of_a_class() -> None:
+    """Why ``max_parents`` never splits a class: it admits all members or none (d = 4)."""
+    graphs = DAGHypotheses(BGeScore(pd.DataFrame(np.eye(4), columns=list("abcd"))))
+    for g in graphs.enumerate_states()["adj"].numpy():
+        members = mec_members(g)
+        assert members is not None
+        assert len({int(m.sum(axis=0).max()) for m in members}) == 1
+
+
+# Exact posteriors: the claim the test rests on, and the test on samples of the exact target.
+
+SEEDS = (0, 1, 2)
+ROWS = (100, 1000)
+
+
+@pytest.fixture(scope="module")
+def exact_posteriors() -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """``(n, seed) -> (adjacency [29281, 5, 5], log-reward)`` for d = 5 BGe, by ExactEvaluator."""
+    out = {}
+    for n, seed in itertools.product(ROWS, SEEDS):
+        data, _ = synthetic_linear_gaussian(d=5, n=n, seed=seed)
+        ev = ExactEvaluator(DAGHypotheses(BGeScore(data)))
+        out[(n, seed)] = (ev.states["adj"].numpy(), ev.log_reward.double().numpy())
+    return out
+
+
+@pytest.fixture(scope="module")
+def class_keys(
+    exact_posteriors: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+) -> list[bytes]:
+    adjacency = [adj for adj, _ in exact_posteriors.values()]
+    assert all(np.array_equal(adjacency[0], a) for a in adjacency)  # one enumeration order
+    return mec_keys(adjacency[0])
+
+
+@pytest.mark.slow
+def test_members_of_a_class_have_equal_posterior_mass(
+    exact_posteriors: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+    class_keys: list[bytes],
+) -> None:
+    """BGe is score-equivalent and the prior depends on edge counts: the premise of the test."""
+    for (n, seed), (_, log_p) in exact_posteriors.items():
+        by_class: dict[bytes, list[float]] = {}
+        for key, lp in zip(class_keys, log_p, strict=True):
+            by_class.setdefault(key, []).append(float(lp))
+        assert len(by_class) == 8782
+        worst = max(max(v) - min(v) for v in by_class.values())
+        assert worst < 1e-8, (n, seed, worst)
+
+
+def test_bdeu_members_of_a_class_have_equal_score() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, size=(200, 4))
+    x[:, 1] = (x[:, 0] + rng.integers(0, 2, 200)) % 3
+    x[:, 3] = (x[:, 1] * x[:, 2]) % 3
+    score = BDeuScore(pd.DataFrame(x, columns=list("abcd")), edge_penalty=0.7)
+    env = DAGHypotheses(score)
+    adjacency = env.enumerate_states()["adj"].numpy()
+    by_class: dict[bytes, list[float]] = {}
+    for key, g in zip(mec_keys(adjacency), adjacency, strict=True):
+        by_class.setdefault(key, []).append(score.score_graph(g))
+    assert max(max(v) - min(v) for v in by_class.values()) < 1e-8
+
+
+@pytest.mark.slow
+def test_exact_posterior_samples_pass_and_their_collapse_fails(
+    exact_posteriors: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+    class_keys: list[bytes],
+) -> None:
+    statistics = []
+    for (n, seed), (adjacency, log_reward) in exact_posteriors.items():
+        target = np.exp(log_reward - log_reward.max())
+        for rep in range(4):
+            rng = np.random.default_rng(1000 * seed + 10 * rep + n)
+            idx = rng.choice(len(target), size=1000, p=target / target.sum())
+            correct = dag_collapse(adjacency[idx])
+            assert not correct.collapsed, (n, seed, rep, correct.reason)
+            assert correct.determined, (n, seed, rep, correct.reason)
+            assert correct.statistic is not None
+            statistics.append(correct.statistic)
+            first: dict[bytes, int] = {}  # every class's samples moved onto one of its members
+            collapsed = dag_collapse(adjacency[[first.setdefault(class_keys[i], i) for i in idx]])
+            assert collapsed.collapsed, (n, seed, rep, collapsed.reason)
+            assert collapsed.statistic == pytest.approx(1.0)
+            assert collapsed.classes_tested == correct.classes_tested
+    # The margin: exact samples stay far below the threshold, not just under it.
+    assert max(statistics) < DAG_COLLAPSE_THRESHOLD / 2, max(statistics)
