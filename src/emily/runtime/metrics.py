@@ -32,9 +32,12 @@ class RuntimeMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        # Descriptive only: a correct sampler of a sharp posterior has low diversity, so this
+        # gauge is no collapse signal (that is gflownet_mode_collapse, from dag_collapse).
         self.hypothesis_diversity = Gauge(
             "gflownet_hypothesis_diversity",
-            "Mean pairwise distance of the latest hypothesis sample (0 = collapsed).",
+            "Mean pairwise normalised Hamming distance of the latest hypothesis sample "
+            "(descriptive; low for a correct sampler of a sharp posterior too).",
             registry=r,
         )
         self.cognition_latency = Histogram(
@@ -45,7 +48,9 @@ class RuntimeMetrics:
         )
         self.mode_collapse = Counter(
             "gflownet_mode_collapse",
-            "Hypothesis batches whose diversity fell below the mode-collapse threshold.",
+            "Hypothesis batches whose DAG samples sat on a few members of a Markov equivalence "
+            "class instead of spreading evenly over it (dag_collapse; undetermined batches, "
+            "where no class was sampled often enough, do not count).",
             registry=r,
         )
         self.tier_latency = Histogram(

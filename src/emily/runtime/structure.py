@@ -4,7 +4,12 @@ When reflexes miss, the runtime asks System 2 for hypotheses. For numeric stimul
 hypothesis space is causal structure: DAGs over (a few of) the measured features, scored by the
 BGe marginal likelihood of the recent window, sampled by a GFlowNet in proportion to their
 posterior (ADR 0006). Each request trains briefly on the window's reward and returns the most
-sampled graphs with their shares, the sample diversity and a mode-collapse flag. With a
+sampled graphs with their shares, the sample diversity (descriptive only: a correct sampler of
+a sharp posterior has little) and a collapse flag from
+:func:`~emily.cognition.metrics.dag_collapse`: set only when the samples sit on a few DAGs of a
+Markov equivalence class instead of spreading evenly over its members, as the posterior does
+(the score and prior give every member the same mass). Most small windows leave that
+undetermined (no class sampled often enough), and then the flag stays down. With a
 champion model (``models:/NAME@champion``, trained by ``emily train --env dag --demo`` or on
 the same columns) each request starts from the champion's policy and log Z instead of from
 scratch: the window's data shifts the reward, but a policy trained on the same variables is a
@@ -20,7 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from emily.cognition import BGeScore, DAGHypotheses, GFlowNet, build, detect_mode_collapse
+from emily.cognition import BGeScore, DAGHypotheses, GFlowNet, build
+from emily.cognition.metrics import dag_collapse, diversity
 from emily.core import InputError, SovereignModel
 from emily.runtime.loop import Hypothesis, HypothesisBatch
 from emily.runtime.stimuli import Stimulus
@@ -142,14 +148,14 @@ class CausalStructureSource:
             _describe(edges): float(r)
             for edges, r in zip(sample.descriptions, sample.log_reward.tolist(), strict=True)
         }
-        collapse = detect_mode_collapse(sample.embeddings.float())
+        collapse = dag_collapse(sample.states["adj"], max_parents=env.max_parents, seed=self.seed)
         return HypothesisBatch(
             stimulus_ids=tuple(s.id for s in window[-self.min_window :]),
             hypotheses=tuple(
                 Hypothesis(description=d, share=n / len(sample), log_reward=log_reward[d])
                 for d, n in counts.most_common(self.top)
             ),
-            diversity=collapse.diversity,
+            diversity=diversity(sample.embeddings.float()),
             mode_collapse=collapse.collapsed,
             latency_s=0.0,  # the worker measures it on the runtime's clock
         )

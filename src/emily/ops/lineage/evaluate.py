@@ -3,7 +3,11 @@
 Three feature columns give 25 DAGs, so the target distribution is enumerable: ``L1`` and
 Jensen-Shannon divergence are exact (``GFlowNet.exact_metrics``), not estimated from samples.
 Sample statistics (distinct hypotheses, diversity, mean log-reward, the most frequent DAG) come
-from ``evaluate.samples`` draws.
+from ``evaluate.samples`` draws. Diversity is descriptive (a correct sampler of a sharp posterior
+has little); whether the sampler collapsed is ``dag_collapse``: how far the samples of each
+Markov equivalence class sit from an even spread over its members (0 even, 1 on one member;
+``null`` when no class was sampled often enough to tell), its p-value and the verdict
+(:func:`emily.cognition.metrics.dag_collapse`).
 
 Run: ``python -m emily.ops.lineage.evaluate [--params params.yaml]``.
 """
@@ -18,6 +22,7 @@ from typing import Any
 import torch
 
 from emily.cognition import GFlowNet, diversity
+from emily.cognition.metrics import dag_collapse
 from emily.ops.lineage._params import (
     EVAL_METRICS_FILE,
     MODEL_FILE,
@@ -43,11 +48,18 @@ def evaluate(
     keys = [int(k) for k in samples.keys.tolist()]
     top_key, top_count = Counter(keys).most_common(1)[0]
     top = samples.descriptions[keys.index(top_key)]
+    collapse = dag_collapse(
+        samples.states["adj"], max_parents=getattr(gfn.env, "max_parents", None), seed=params.seed
+    )
     metrics: dict[str, Any] = {
         "l1": round(float(l1), 6),
         "jsd": round(float(jsd), 6),
         "distinct_hypotheses": len(set(keys)),
         "diversity": round(diversity(samples.embeddings), 6),
+        "dag_collapse": None if collapse.statistic is None else round(collapse.statistic, 6),
+        "dag_collapse_p": None if collapse.p_value is None else round(collapse.p_value, 6),
+        "dag_collapsed": collapse.collapsed,
+        "dag_collapse_classes_tested": collapse.classes_tested,
         "mean_log_reward": round(float(samples.log_reward.mean()), 6),
         "top_dag_share": round(top_count / len(keys), 6),
         "top_dag": " ; ".join(f"{a}->{b}" for a, b in top) or "(no edges)",
