@@ -31,6 +31,7 @@ from emily.cognition.metrics import (
     jensen_shannon,
     l1_distance,
 )
+from emily.cognition.reference import MCMCReference, ReferenceBuffer, ReferenceSource
 from emily.cognition.replay import ReplayBuffer
 from emily.cognition.samplers import (
     Trajectories,
@@ -64,6 +65,10 @@ class GFlowNetConfig(SovereignModel):
     replay_capacity: int = Field(default=0, ge=0)
     replay_fraction: float = Field(default=0.5, ge=0, lt=1)
     replay_shuffle: bool = False
+    reference: Literal["none", "mcmc"] = "none"
+    reference_chains: int = Field(default=4, ge=1)
+    reference_fraction: float = Field(default=0.75, ge=0, lt=1)
+    reference_capacity: int = Field(default=2000, ge=1)
     grad_clip: float | None = Field(default=None, gt=0)
     lr_decay_steps: int = Field(default=0, ge=0)
     lr_decay: float = Field(default=0.1, gt=0, le=1)
@@ -129,6 +134,7 @@ class GFlowNet:
         *,
         policy: torch.nn.Module | None = None,
         clock: Clock | None = None,
+        reference: ReferenceSource | None = None,
     ) -> None:
         self.env = env
         self.config = config or GFlowNetConfig()
@@ -152,6 +158,12 @@ class GFlowNet:
         self.replay = (
             ReplayBuffer(cfg.replay_capacity, env.max_steps + 1, seed=cfg.seed)
             if cfg.replay_capacity > 0
+            else None
+        )
+        self.reference = reference or _default_reference(env, cfg)
+        self.reference_buffer = (
+            ReferenceBuffer(cfg.reference_capacity, env.max_steps + 1, seed=cfg.seed)
+            if self.reference is not None
             else None
         )
         self.step_count = 0
@@ -181,10 +193,15 @@ class GFlowNet:
     def train_step(self) -> tuple[float, Trajectories]:
         """One optimiser step on a fresh batch (plus replayed trajectories when configured)."""
         cfg, env = self.config, self.env
+        n_reference = 0
+        if self.reference is not None:
+            self._add_reference()
+            n_reference = min(round(cfg.batch_size * cfg.reference_fraction), cfg.batch_size - 1)
         n_replay = 0
         if self.replay is not None and len(self.replay) > 0:
-            n_replay = min(round(cfg.batch_size * cfg.replay_fraction), cfg.batch_size - 1)
-        n_fresh = cfg.batch_size - n_replay
+            n_replay = round((cfg.batch_size - n_reference) * cfg.replay_fraction)
+            n_replay = min(n_replay, cfg.batch_size - n_reference - 1)
+        n_fresh = cfg.batch_size - n_replay - n_reference
         record = cfg.loss == "mdb"
         traj = sample_trajectories(
             env,
@@ -209,7 +226,20 @@ class GFlowNet:
                 forced_actions=forced,
                 guided=cfg.forward_looking,
             )
-            loss = (loss * n_fresh + self._loss(replayed) * n_replay) / cfg.batch_size
+            loss = loss + self._loss(replayed) * n_replay / n_fresh
+        if n_reference:
+            assert self.reference_buffer is not None
+            reference = sample_trajectories(
+                env,
+                self.net,
+                n_reference,
+                learned_pb=cfg.learned_pb,
+                record_rewards=record,
+                forced_actions=self.reference_buffer.sample(n_reference).to(self.device),
+                guided=cfg.forward_looking,
+            )
+            loss = loss + self._loss(reference) * n_reference / n_fresh
+        loss = loss * n_fresh / cfg.batch_size
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         if cfg.grad_clip is not None:
@@ -225,6 +255,17 @@ class GFlowNet:
         self.step_count += 1
         self.trajectory_count += n_fresh
         return float(loss.detach()), traj
+
+    def _add_reference(self) -> None:
+        """Put the reference source's next graphs into the replay buffer."""
+        assert self.reference is not None
+        assert self.reference_buffer is not None
+        adjacency, _ = self.reference.draw()
+        terminal_actions = getattr(self.env, "actions_from_adjacency", None)
+        if terminal_actions is None:
+            raise InputError(f"{self.env.name} cannot take reference hypotheses")
+        actions, _, _ = terminal_actions(adjacency)
+        self.reference_buffer.add(actions)
 
     def train(
         self,
@@ -463,4 +504,16 @@ def _default_policy(env: Environment, cfg: GFlowNetConfig) -> torch.nn.Module:
         return EdgePolicy(d, cfg.hidden, cfg.n_layers)
     return PolicyMLP(
         env.obs_dim, env.n_actions, cfg.hidden, cfg.n_layers, learned_pb=cfg.learned_pb
+    )
+
+
+def _default_reference(env: Environment, cfg: GFlowNetConfig) -> ReferenceSource | None:
+    """The reference source ``cfg.reference`` names (structure MCMC needs a DAG space)."""
+    if cfg.reference == "none":
+        return None
+    score = getattr(env, "score", None)
+    if env.name != "dag" or score is None:
+        raise InputError(f"reference 'mcmc' needs a DAG space, not {env.name!r}")
+    return MCMCReference(
+        score, getattr(env, "max_parents", None), chains=cfg.reference_chains, seed=cfg.seed
     )

@@ -47,10 +47,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "replay_fraction": 0.5,
         "replay_shuffle": True,
     },
+    "dag": {
+        "loss": "tb",
+        "learned_pb": False,
+        "epsilon": 0.05,
+        "reference": "mcmc",
+        "reference_fraction": 0.75,
+        "batch_size": 32,
+    },
 }
 
 # What a user gets when they name no variant: the hypothesis space decides.
-DEFAULT_VARIANTS = {"dag": "fl-mdb", "hypergrid": "v1"}
+DEFAULT_VARIANTS = {"dag": "dag", "hypergrid": "v1"}
 
 
 def default_variant(env_name: str) -> str:

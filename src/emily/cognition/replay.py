@@ -64,10 +64,12 @@ class ReplayBuffer:
             raise InputError("cannot sample from an empty replay buffer")
         idx = torch.randint(len(self), (n,), generator=self._gen)
         actions = self.actions[idx]
-        if not shuffle:
-            return actions
-        stop = int(actions.max())
-        moves = actions != stop
-        noise = torch.rand(actions.shape, generator=self._gen).masked_fill(~moves, 2.0)
-        order = noise.argsort(dim=1)  # the moves in random order first, then the stop pads
-        return actions.gather(1, order)
+        return shuffle_moves(actions, self._gen) if shuffle else actions
+
+
+def shuffle_moves(actions: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each row's moves in a fresh random order, the stop pads (the largest action) kept last."""
+    stop = int(actions.max())
+    moves = actions != stop
+    noise = torch.rand(actions.shape, generator=generator).masked_fill(~moves, 2.0)
+    return actions.gather(1, noise.argsort(dim=1))

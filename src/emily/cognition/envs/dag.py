@@ -139,6 +139,33 @@ class DAGHypotheses(Environment):
     def log_reward(self, state: State) -> torch.Tensor:
         return state["score"]
 
+    def actions_from_adjacency(
+        self, adjacency: Any
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(actions [m, max_steps + 1], keys [m], log_reward [m])`` of DAGs given as
+        adjacency matrices: one trajectory each (its edges in row-major order, then stops; the
+        replay buffer shuffles the order), so graphs found elsewhere can be replayed."""
+        adj = torch.as_tensor(np.asarray(adjacency, dtype=bool), device=self.device)
+        if adj.ndim != 3 or adj.shape[1:] != (self.d, self.d):
+            raise InputError(f"adjacency must be [m, {self.d}, {self.d}], got {tuple(adj.shape)}")
+        m, length = adj.shape[0], self.max_steps + 1
+        flat = adj.flatten(1)
+        n_edges = flat.sum(-1)
+        if bool((n_edges > self.max_steps).any()):
+            raise InputError(f"a graph has more than {self.max_steps} edges")
+        actions = torch.full((m, length), self.stop_action, dtype=torch.long, device=self.device)
+        rows, cols = flat.nonzero(as_tuple=True)
+        position = torch.arange(rows.numel(), device=self.device) - torch.repeat_interleave(
+            torch.cumsum(n_edges, 0) - n_edges, n_edges
+        )
+        actions[rows, position] = cols
+        parents = adj.transpose(1, 2)  # parents[k, j, i]: i -> j
+        masks = (parents.long() * self._bits).sum(-1)  # [m, d] parent bitmasks
+        nodes = torch.arange(self.d, device=self.device).expand(m, self.d)
+        local = self.local.lookup(nodes.reshape(-1), masks.reshape(-1)).view(m, self.d)
+        log_reward = local.sum(-1) - self.empty_score
+        return actions, self.key({"adj": adj}), log_reward
+
     def key(self, state: State) -> torch.Tensor:
         return (state["adj"].flatten(1).long() * self._pow).sum(-1)
 
