@@ -59,7 +59,8 @@ def _undirected(c: np.ndarray, *pairs: tuple[int, int]) -> bool:
 
 
 def _skeleton(a: np.ndarray) -> np.ndarray:
-    return a | a.T
+    skeleton: np.ndarray = np.logical_or(a, a.T)
+    return skeleton
 
 
 @st.composite
