@@ -338,7 +338,9 @@ def train(
         SamplerChoice,
         typer.Option(help="--env dag: train a GFlowNet, or run structure MCMC (MC³) chains."),
     ] = SamplerChoice.gflownet,
-    chains: Annotated[int, typer.Option(min=1, help="--sampler mcmc: parallel chains.")] = 4,
+    chains: Annotated[
+        int | None, typer.Option(min=1, help="--sampler mcmc: parallel chains (default 4).")
+    ] = None,
     nodes: Annotated[int, typer.Option(min=2, help="Variables of synthetic DAG data.")] = 4,
     max_parents: Annotated[
         int | None, typer.Option(min=0, help="At most this many parents per variable.")
@@ -392,8 +394,16 @@ def train(
             dag_only.append("--sampler")
         if dag_only:
             raise InputError(f"{', '.join(dag_only)} apply to --env dag only")
-    if sampler is SamplerChoice.mcmc and (use_ray or register is not None):
-        raise InputError("--ray and --register train GFlowNets: drop them for --sampler mcmc")
+    if sampler is SamplerChoice.mcmc:
+        gflownet_only = {
+            "--ray": use_ray, "--register": register, "--variant": variant,
+            "--hidden": hidden, "--batch-size": batch_size, "--eval-every": eval_every or None,
+        }  # fmt: skip
+        given = [flag for flag, value in gflownet_only.items() if value not in (None, False)]
+        if given:
+            raise InputError(f"{', '.join(given)} apply to GFlowNets: drop them for --sampler mcmc")
+    elif chains is not None:
+        raise InputError("--chains sets MCMC chains: add --sampler mcmc")
     if register is not None and not track:
         raise InputError("--register needs a tracked run: drop --no-track")
     card_spec = None
@@ -416,8 +426,8 @@ def train(
             for note in setup.notes:
                 console.print(f"note: {escape(note)}", highlight=False)
         if sampler is SamplerChoice.mcmc:
-            _train_mcmc(setup, max_parents, chains, seed, steps, seconds, out, progress, as_json,
-                        track, experiment)  # fmt: skip
+            _train_mcmc(setup, max_parents, chains or 4, seed, steps, seconds, out, progress,
+                        as_json, track, experiment)  # fmt: skip
             return
         spec = DAGHypotheses(setup.score, max_parents=max_parents).spec()
     if steps is None and seconds is None:

@@ -163,6 +163,8 @@ def test_bdeu_encodes_string_categories(tmp_path: Path) -> None:
         (["--env", "dag", "--score", "bdeu", "--alpha-w", "9"], "BGe's hyper-parameters"),
         (["--alpha-mu", "2", "--prior", "er"], "--alpha-mu, --prior apply to --env dag only"),
         (["--sampler", "mcmc"], "--sampler apply to --env dag only"),
+        (["--env", "dag", "--sampler", "mcmc", "--hidden", "8"], "--hidden apply to GFlowNets"),
+        (["--env", "dag", "--chains", "2"], "add --sampler mcmc"),
         (["--env", "dag", "--nodes", "3", "--prior", "er", "--expected-parents", "1.5"], "at most"),
     ],
 )
