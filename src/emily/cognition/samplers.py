@@ -63,16 +63,23 @@ class Trajectories:
 def draw_actions(
     logits: torch.Tensor, mask: torch.Tensor, epsilon: float = 0.0, temperature: float = 1.0
 ) -> torch.Tensor:
-    """One action per row from the masked policy, mixed with ε-uniform and tempered."""
+    """One action per row from the masked policy, mixed with ε-uniform and tempered.
+
+    Drawn by inverting each row's cumulative distribution with one uniform number: on a CPU
+    that is several times faster than Gumbel-max, whose exponential noise for every action
+    dominated sampling time at d = 20.
+    """
     logits = logits.masked_fill(~mask, float("-inf"))
     if temperature != 1.0:
         logits = logits / temperature
+    probs = logits.softmax(-1)
     if epsilon > 0.0:
-        probs = logits.softmax(-1)
         uniform = mask.float() / mask.sum(-1, keepdim=True)
-        logits = ((1.0 - epsilon) * probs + epsilon * uniform).log()
-    gumbel = -torch.empty_like(logits).exponential_().log()
-    return (logits + gumbel).argmax(-1)
+        probs = (1.0 - epsilon) * probs + epsilon * uniform
+    cdf = probs.cumsum(-1)
+    u = torch.rand(cdf.shape[0], 1, device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]
+    # right=True: a zero-probability action never holds the first cdf value above u.
+    return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp(max=cdf.shape[1] - 1)
 
 
 @torch.no_grad()

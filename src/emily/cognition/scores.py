@@ -89,6 +89,18 @@ class DecomposableScore(ABC):
             raise InputError(f"bad local-score query: node {node}, parents {parents}")
         return self._local(node, sorted(parents)) - self.edge_penalty * len(parents)
 
+    def local_scores(self, nodes: list[int], masks: list[int]) -> np.ndarray:
+        """``local_score`` of many ``(node, parent bitmask)`` pairs at once (float64 array).
+
+        Samplers meet thousands of new parent sets per batch; subclasses that can share work
+        across them (BGe: one stacked determinant per parent count) override this.
+        """
+        out = [
+            self.local_score(n, parents_of(m, self.n_nodes))
+            for n, m in zip(nodes, masks, strict=True)
+        ]
+        return np.asarray(out, dtype=np.float64)
+
     def add_one_scores(self, node: int, parents: list[int]) -> tuple[float, np.ndarray]:
         """``local_score(node, parents)`` and, for every variable ``i``, the local score with
         ``i`` added to the parents (NaN where ``i`` is the node or already a parent).
@@ -161,6 +173,38 @@ class BGeScore(DecomposableScore):
             a = n + self.alpha_w - d + k
             term = 0.5 * a * logdet_p - 0.5 * (a + 1) * logdet_all
         return float(self._log_gamma[k] + term)
+
+    def local_scores(self, nodes: list[int], masks: list[int]) -> np.ndarray:
+        """Batched BGe terms: pairs grouped by parent count, two stacked log-determinants each.
+
+        NumPy's per-call overhead (~20 us) dwarfs a 3 x 3 determinant, so stacking the
+        sub-matrices of every pair with ``k`` parents makes a batch of misses cost about as
+        much as a handful of single calls.
+        """
+        d, n = self.n_nodes, len(nodes)
+        out = np.empty(n, dtype=np.float64)
+        if n == 0:
+            return out
+        node_arr = np.asarray(nodes, dtype=np.int64)
+        bits = (np.asarray(masks, dtype=np.int64)[:, None] >> np.arange(d)) & 1
+        if (bits[np.arange(n), node_arr] == 1).any():
+            raise InputError("bad local-score query: a node cannot be its own parent")
+        counts = bits.sum(1)
+        for k in np.unique(counts).tolist():
+            rows = np.flatnonzero(counts == k)
+            a = self.n_samples + self.alpha_w - d + k
+            if k == 0:
+                term = -0.5 * (a + 1) * np.log(self.R[node_arr[rows], node_arr[rows]])
+            else:
+                parents = np.nonzero(bits[rows])[1].reshape(len(rows), k)  # sorted per row
+                both = np.concatenate([node_arr[rows, None], parents], axis=1)
+                sub_p = self.R[parents[:, :, None], parents[:, None, :]]
+                sub_j = self.R[both[:, :, None], both[:, None, :]]
+                logdet_p = np.linalg.slogdet(sub_p)[1]
+                logdet_j = np.linalg.slogdet(sub_j)[1]
+                term = 0.5 * a * logdet_p - 0.5 * (a + 1) * logdet_j
+            out[rows] = self._log_gamma[k] + term - self.edge_penalty * k
+        return out
 
     def add_one_scores(self, node: int, parents: list[int]) -> tuple[float, np.ndarray]:
         """All ``d`` one-parent-more BGe terms from two Schur complements.
@@ -287,6 +331,7 @@ class LocalScores:
         self.max_parents = max_parents
         self.cache_entries = cache_entries
         self._cache: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+        self._base: dict[tuple[int, int], float] = {}
         self.table: torch.Tensor | None = None
         self._bits = 1 << torch.arange(self.d, device=device)
         if self.d <= DENSE_TABLE_MAX_NODES:
@@ -312,8 +357,15 @@ class LocalScores:
         """Local scores (float64) for each ``(node, mask)`` pair (any matching shapes)."""
         if self.table is not None:
             return self.table[nodes, masks]
-        flat_n, flat_m = nodes.reshape(-1).tolist(), masks.reshape(-1).tolist()
-        out = [self._entry(n, m)[0] for n, m in zip(flat_n, flat_m, strict=True)]
+        pairs = list(zip(nodes.reshape(-1).tolist(), masks.reshape(-1).tolist(), strict=True))
+        base = self._base
+        missing = list({p for p in pairs if p not in base})
+        if missing:
+            if len(base) + len(missing) > self.cache_entries:
+                base.clear()
+            values = self.score.local_scores([n for n, _ in missing], [m for _, m in missing])
+            base.update(zip(missing, values.tolist(), strict=True))
+        out = [base[p] for p in pairs]
         return torch.tensor(out, dtype=torch.float64, device=self.device).reshape(nodes.shape)
 
     def gains(self, nodes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

@@ -60,8 +60,6 @@ class DAGHypotheses(Environment):
         empty_mask = torch.zeros(d, dtype=torch.long, device=self.device)
         nodes = torch.arange(d, device=self.device)
         self.empty_score = float(self.local.lookup(nodes, empty_mask).sum())
-        # gain[i, j] of adding i -> j to the empty graph: column j is node j's one-parent table.
-        self._empty_gain = self.local.gains(nodes, empty_mask).T.contiguous()
 
     # --- interface ----------------------------------------------------------------------------
     def initial_state(self, n: int) -> State:
@@ -71,7 +69,6 @@ class DAGHypotheses(Environment):
             "closure": self._eye.expand(n, d, d).clone(),
             "pmask": torch.zeros(n, d, dtype=torch.long, device=dev),
             "score": torch.zeros(n, dtype=torch.float64, device=dev),
-            "gain": self._empty_gain.expand(n, d, d).clone(),
         }
 
     def obs(self, state: State) -> torch.Tensor:
@@ -107,18 +104,7 @@ class DAGHypotheses(Environment):
         pmask = pmask.clone()
         pmask[rows, dst] = torch.where(is_edge, old_dst_mask | self._bits[src], old_dst_mask)
         score = state["score"] + torch.where(is_edge, delta, torch.zeros_like(delta))
-        gain = state["gain"]
-        moved = is_edge.nonzero().squeeze(1)
-        if moved.numel():  # only the column of the node that gained a parent changes
-            gain = gain.clone()
-            gain[moved, :, dst[moved]] = self.local.gains(dst[moved], pmask[moved, dst[moved]])
-        return {
-            "adj": adj,
-            "closure": clo | new_paths,
-            "pmask": pmask,
-            "score": score,
-            "gain": gain,
-        }
+        return {"adj": adj, "closure": clo | new_paths, "pmask": pmask, "score": score}
 
     def guide(self, state: State) -> torch.Tensor:
         """Forward-looking logits: each edge's exact score gain minus ``log(|E| + 1)``, stop 0.
@@ -131,8 +117,11 @@ class DAGHypotheses(Environment):
         nats (Pan et al. 2023, forward-looking GFlowNets, for spaces with rewards on every
         state).
         """
+        b, d = state["pmask"].shape
+        nodes = torch.arange(d, device=self.device).expand(b, d).reshape(-1)
+        gain = self.local.gains(nodes, state["pmask"].reshape(-1)).view(b, d, d)  # [b, j, i]
         n_edges = state["adj"].flatten(1).sum(-1, keepdim=True).double()
-        edges = state["gain"].flatten(1) - torch.log1p(n_edges)
+        edges = gain.transpose(1, 2).flatten(1) - torch.log1p(n_edges)
         stop = torch.zeros_like(n_edges)
         return torch.cat([edges, stop], dim=1).float()
 
