@@ -1,11 +1,24 @@
 """Benchmark: causal-structure hypotheses (DAGs) sampled in proportion to their BGe posterior.
 
-Part 1, synthetic, side by side with the peer in the same run: d = 5 linear-Gaussian data
-(100 rows) from a seeded random DAG; BGe score (alpha_mu = 1, alpha_w = d + 2, uniform prior: the
-DAG-GFlowNet setting, and the same formula as torchgfn's scorer). Each side trains for the same
-number of trajectories; then its sampler's exact terminal distribution over all 29,281 DAGs is
-compared with the exact posterior: Jensen–Shannon divergence (nats) and edge-marginal error.
-Peer = torchgfn's BayesianStructure environment with its recommended off-policy TB recipe.
+Part 1, synthetic, like for like with the peer in the same run: d = 5 linear-Gaussian data
+(100 rows) from a seeded random DAG; BGe score (alpha_mu 1, alpha_w d + 2, uniform prior: the
+DAG-GFlowNet setting, and the same formula as torchgfn's scorer). Rows pair one loss on both
+sides, each at its own recommended recipe and the same number of trajectories:
+
+* MDB: ours ``mdb`` (registry defaults) against torchgfn's ``ModifiedDBGFlowNet``;
+* TB: ours ``v2`` (TB, learned backward policy, annealed ε, replay; our off-policy TB recipe)
+  against torchgfn's ``TBGFlowNet``;
+* ours ``default_variant("dag")`` (what a user gets) beside them.
+
+torchgfn runs the recipe of its tutorial ``train_bayesian_structure.py`` (the GNN + attention
+policy, Adam 1e-4 stepped x0.1 half way, ε 1.0 -> 0.1, replay, batch 32;
+``benchmarks/peers/torchgfn_dag.py``) for ``trajectories / 32`` iterations (the tutorial's own
+10,000 iterations are 320,000 trajectories: ``--trajectories 320000``); its 100 prefill
+iterations sample 3,200 trajectories more. Ours trains for ``trajectories / batch_size`` steps of
+its registry defaults, nothing tuned to the budget. Each sampler's exact terminal distribution
+over all 29,281 DAGs is compared with the exact posterior: Jensen–Shannon divergence (nats) and
+edge-marginal error (the peer's by torchgfn's own BFS tooling, against the posterior under its
+own scorer, re-aligned to ours).
 
 Part 2, real data: the Sachs et al. (2005) flow-cytometry table (7,466 cells x 11 proteins, nine
 conditions) and its published consensus graph, both shipped inside the PyPI package ``cdt``
@@ -13,7 +26,7 @@ conditions) and its published consensus graph, both shipped inside the PyPI pack
 observational cells; log-transformed, standardised, BGe. We report the top sampled hypotheses,
 their estimated posterior mass and their structural Hamming distance (SHD) to the published graph.
 
-Usage: python benchmarks/gflownet_dag.py [--quick] [--json] [--no-real]
+Usage: python benchmarks/gflownet_dag.py [--quick] [--json] [--no-real] [--no-peer]
 """
 
 from __future__ import annotations
@@ -37,28 +50,22 @@ from common import ensure_peer_venv, run_peer
 from emily.cognition import GFlowNet, build
 from emily.cognition.data import synthetic_linear_gaussian
 from emily.cognition.envs import DAGHypotheses, structural_hamming_distance
+from emily.cognition.exact import ExactEvaluator
 from emily.cognition.metrics import edge_marginal_error, jensen_shannon
+from emily.cognition.registry import default_variant
 from emily.cognition.scores import BGeScore
 
-# Modified detailed balance; ε anneals 0.1 -> 0 over the first half, then the lr steps down x0.2.
 SACHS_OBSERVATIONAL_ROWS = 853
-OURS = {"variant": "mdb", "hidden": 256, "batch_size": 16, "lr_decay": 0.2}
+PEER_BATCH = 32  # the tutorial's sampling batch
+# (row label, our variant, torchgfn loss or None)
+PAIRS = (("MDB", "mdb", "mdb"), ("TB", "v2", "tb"))
 
 
 def train_ours(
-    env: DAGHypotheses, trajectories: int, seed: int, **extra: Any
+    env: DAGHypotheses, variant: str, trajectories: int, seed: int
 ) -> tuple[GFlowNet, float, float]:
-    cfg = {**OURS, **extra}
-    steps = trajectories // cfg["batch_size"]
-    half = max(1, steps // 2)
-    net = build(
-        env,
-        cfg.pop("variant"),
-        seed=seed,
-        epsilon_decay_steps=half,
-        lr_decay_steps=half,
-        **cfg,
-    )
+    net = build(env, variant, seed=seed)
+    steps = max(1, trajectories // net.config.batch_size)
     w0, c0 = time.perf_counter(), time.process_time()
     net.train(steps=steps, progress=False)
     return net, time.perf_counter() - w0, time.process_time() - c0
@@ -67,54 +74,73 @@ def train_ours(
 def synthetic(args: argparse.Namespace) -> dict[str, Any]:
     data, true_adj = synthetic_linear_gaussian(d=5, n=100, seed=args.seed)
     env = DAGHypotheses(BGeScore(data))
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "data.csv"
-        data.to_csv(csv, index=False)
-        dist = Path(tmp) / "peer_dist.npy"
-        peer = run_peer(
-            "torchgfn_dag.py",
-            ["--data", str(csv), "--trajectories", str(args.trajectories),
-             "--seed", str(args.seed), "--dist-out", str(dist)],
-        )  # fmt: skip
-        peer_rows = np.load(dist)
-    net, wall, cpu = train_ours(env, args.trajectories, args.seed)
-    exact = net.exact
-    p_ours = net.exact_distribution()
-    p_ours = p_ours / p_ours.sum()
-    target = exact.target
-    adj = exact.states["adj"]
-    # Peer distributions, aligned to our sorted keys (edge bitmask i*d + j, as ours).
-    bits = torch.tensor(peer_rows[:, 0].astype(np.int64))
-    order = torch.searchsorted(exact.keys, bits)
-    if not torch.equal(exact.keys[order], bits):
-        raise RuntimeError("peer and ours enumerate different DAG sets")
-    q_peer = torch.zeros_like(target)
-    q_peer[order] = torch.from_numpy(np.exp(peer_rows[:, 1]))
-    peer_target = torch.zeros_like(target)
-    peer_target[order] = torch.from_numpy(np.exp(peer_rows[:, 2]))
-    edge_mean, edge_max = edge_marginal_error(adj, p_ours, target)
-    peer_edge_mean, peer_edge_max = edge_marginal_error(adj, q_peer / q_peer.sum(), target)
+    rows: dict[str, dict[str, Any]] = {}
+    exact = ExactEvaluator(env)
+    target, adj, keys = exact.target, exact.states["adj"], exact.keys
+    variants = [(label, v) for label, v, _ in PAIRS] + [("default", default_variant("dag"))]
+    for label, variant in variants:
+        net, wall, cpu = train_ours(env, variant, args.trajectories, args.seed)
+        if not torch.equal(net.exact.keys, keys):
+            raise RuntimeError("two enumerations of one space disagree")
+        p = net.exact_distribution()
+        p = p / p.sum()
+        mae, worst = edge_marginal_error(adj, p, target)
+        rows[f"ours {label}"] = {
+            "variant": variant,
+            "jsd": jensen_shannon(p, target),
+            "edge_marginal_mae": mae,
+            "edge_marginal_max": worst,
+            "train_s": wall,
+            "train_cpu_s": cpu,
+            "trajectories": args.trajectories,
+        }
+    peers: dict[str, Any] = {}
+    if not args.no_peer:
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = Path(tmp) / "data.csv"
+            data.to_csv(csv, index=False)
+            for label, _, loss in PAIRS:
+                dist = Path(tmp) / f"peer_{loss}.npy"
+                peer = run_peer(
+                    "torchgfn_dag.py",
+                    ["--data", str(csv), "--loss", loss, "--iterations",
+                     str(max(1, args.trajectories // PEER_BATCH)), "--seed", str(args.seed),
+                     "--dist-out", str(dist)],
+                )  # fmt: skip
+                rows_peer = np.load(dist)
+                # Peer distributions, aligned to our sorted keys (edge bitmask i*d + j, as ours).
+                bits = torch.tensor(rows_peer[:, 0].astype(np.int64))
+                order = torch.searchsorted(keys, bits)
+                if not torch.equal(keys[order], bits):
+                    raise RuntimeError("peer and ours enumerate different DAG sets")
+                q = torch.zeros_like(target)
+                q[order] = torch.from_numpy(np.exp(rows_peer[:, 1])).to(q.dtype)
+                q = q / q.sum()
+                peer_target = torch.zeros_like(target)
+                peer_target[order] = torch.from_numpy(np.exp(rows_peer[:, 2])).to(q.dtype)
+                mae, worst = edge_marginal_error(adj, q, target)
+                rows[f"torchgfn {label}"] = {
+                    "jsd": jensen_shannon(q, target),
+                    "edge_marginal_mae": mae,
+                    "edge_marginal_max": worst,
+                    "train_s": peer["train_s"],
+                    "train_cpu_s": peer["train_cpu_s"],
+                    "trajectories": peer["iterations"] * PEER_BATCH,
+                    "trajectories_trained": peer["updates"] * PEER_BATCH,
+                    "iterations": peer["iterations"],
+                    "recipe": peer["recipe"],
+                    "target_agreement_l1": float(
+                        (peer_target / peer_target.sum() - target).abs().sum()
+                    ),
+                }
+                peers["version"] = peer["torchgfn_version"]
     return {
         "d": 5,
         "rows": 100,
         "true_edges": int(true_adj.sum()),
         "trajectory_budget": args.trajectories,
-        "ours_variant": OURS["variant"],
-        "ours_jsd": jensen_shannon(p_ours, target),
-        "peer_jsd": jensen_shannon(q_peer / q_peer.sum(), target),
-        "peer_jsd_own_tooling": peer["jsd"],
-        "target_agreement_l1": float((peer_target / peer_target.sum() - target).abs().sum()),
-        "ours_edge_marginal_mae": edge_mean,
-        "ours_edge_marginal_max": edge_max,
-        "peer_edge_marginal_mae": peer_edge_mean,
-        "peer_edge_marginal_max": peer_edge_max,
-        "ours_s": wall,
-        "peer_s": peer["train_s"],
-        "ours_cpu_s": cpu,
-        "peer_cpu_s": peer["cpu_s"],
-        "ours_traj_per_s": args.trajectories / wall,
-        "peer_traj_per_s": peer["traj_per_s"],
-        "peer_version": peer["torchgfn_version"],
+        "samplers": rows,
+        "peer_version": peers.get("version"),
     }
 
 
@@ -147,7 +173,8 @@ def real_data(args: argparse.Namespace) -> dict[str, Any]:
     for _, row in pd.read_csv(target_path).iterrows():
         published[names.index(row["Cause"]), names.index(row["Effect"])] = True
     env = DAGHypotheses(BGeScore(table))
-    net, wall, cpu = train_ours(env, args.real_trajectories, args.seed)
+    variant = default_variant("dag")
+    net, wall, cpu = train_ours(env, variant, args.real_trajectories, args.seed)
     samples = net.generate(args.real_samples)
     keys, inverse, counts = torch.unique(samples.keys, return_inverse=True, return_counts=True)
     first = torch.full((keys.numel(),), len(samples), dtype=torch.long)
@@ -178,6 +205,7 @@ def real_data(args: argparse.Namespace) -> dict[str, Any]:
         "rows_used": args.sachs_rows,
         "rows": len(table),
         "variables": len(names),
+        "variant": variant,
         "published_edges": int(published.sum()),
         "trajectories": args.real_trajectories,
         "train_s": wall,
@@ -212,6 +240,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-real", action="store_true", help="skip the real-data part")
     ap.add_argument("--only-real", action="store_true", help="skip the synthetic part")
+    ap.add_argument("--no-peer", action="store_true", help="skip torchgfn (synthetic part)")
     ap.add_argument(
         "--sachs-rows",
         choices=["observational", "all"],
@@ -219,7 +248,12 @@ def main() -> None:
         help="the 853 observational cells, or all 7,466 (nine conditions pooled)",
     )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--trajectories", type=int, default=None)
+    ap.add_argument(
+        "--trajectories",
+        type=int,
+        default=None,
+        help="per sampler (16,000 quick; 96,000; the peer tutorial's own is 320,000)",
+    )
     ap.add_argument("--real-trajectories", type=int, default=None)
     ap.add_argument("--real-samples", type=int, default=10_000)
     ap.add_argument("--top", type=int, default=5)
@@ -232,6 +266,8 @@ def main() -> None:
     result: dict[str, Any] = {"benchmark": "gflownet_dag"}
     if not args.only_real:
         result.update(synthetic(args))
+        for name, row in result["samplers"].items():
+            result[name.replace(" ", "_").lower() + "_jsd"] = row["jsd"]
     if not args.no_real:
         result["real"] = real_data(args)
     torch.set_num_threads(prev)
@@ -242,12 +278,15 @@ def main() -> None:
     from rich.table import Table
 
     t = Table(title=f"DAG posterior, d=5 BGe, {args.trajectories} trajectories each")
-    for col in ("", "ours", "torchgfn"):
+    for col in ("sampler", "JSD to exact", "edge-marginal MAE / max", "train s (wall / CPU)"):
         t.add_column(col)
-    t.add_row("JSD to exact posterior", f"{result['ours_jsd']:.4f}", f"{result['peer_jsd']:.4f}")
-    t.add_row("edge-marginal MAE", f"{result['ours_edge_marginal_mae']:.4f}",
-              f"{result['peer_edge_marginal_mae']:.4f}")  # fmt: skip
-    t.add_row("train seconds", f"{result['ours_s']:.1f}", f"{result['peer_s']:.1f}")
+    for name, row in result["samplers"].items():
+        t.add_row(
+            name + (f" ({row['variant']})" if "variant" in row else ""),
+            f"{row['jsd']:.4f}",
+            f"{row['edge_marginal_mae']:.4f} / {row['edge_marginal_max']:.4f}",
+            f"{row['train_s']:.1f} / {row['train_cpu_s']:.1f}",
+        )
     Console().print(t)
     print(json.dumps(result))
 

@@ -27,6 +27,19 @@ import numpy as np
 import pandas as pd
 
 
+def vm_hwm_mb() -> float | None:
+    """Peak resident memory of this process (``VmHWM``; ``ru_maxrss`` would include the
+    benchmark's own footprint, which Linux carries into a child at exec), in MB."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def edges_of(graph: np.ndarray) -> dict[str, list[list[int]]]:
     """causal-learn's endpoint matrix -> edge lists.
 
@@ -81,6 +94,7 @@ def main() -> None:
                 "d": x.shape[1],
                 "seconds": seconds,
                 "cpu_s": cpu,
+                "peak_rss_mb": vm_hwm_mb(),
                 **edges_of(np.asarray(graph)),
             }
         )
