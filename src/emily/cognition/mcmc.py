@@ -1,0 +1,477 @@
+"""Structure MCMC (MC³, Madigan & York 1995): the cognition tier's second sampler over DAGs.
+
+Why a second sampler: a GFlowNet amortises sampling into a trained policy; MC³ needs no training
+and is asymptotically exact, so it is both the baseline a GFlowNet must beat for the same CPU
+time and an independent check of the posterior it claims to sample.
+
+Target. ``log pi(G) = sum_j score.local_score(j, Pa_j)`` over DAGs with at most ``max_parents``
+parents per node: the same decomposable score and modular edge prior the GFlowNet's
+:class:`~emily.cognition.envs.DAGHypotheses` rewards (there minus the empty graph's constant).
+
+Proposal. Each step draws one ordered pair ``(i, j)``, ``i != j``, uniformly from the
+``d (d - 1)`` pairs, and the pair fixes the move: if ``i -> j`` is present, delete it; if
+``j -> i`` is present, reverse it into ``i -> j``; otherwise add ``i -> j``. Every graph in the
+add / delete / reverse neighbourhood of ``G`` is thus proposed with probability exactly
+``1 / (d (d - 1))``, and the inverse move is proposed with the same probability (delete
+``i -> j`` <-> add ``i -> j`` both come from pair ``(i, j)``; reversing ``j -> i`` via ``(i, j)``
+is undone by ``(j, i)``). The proposal is symmetric, so no Hastings correction for neighbourhood
+sizes is needed: a move to a cyclic graph, or one that gives a node more than ``max_parents``
+parents, is a proposal outside the support and is rejected (the chain stays, which MH allows).
+Counting only the valid neighbours instead would make the proposal asymmetric and need the ratio
+``|nbd(G)| / |nbd(G')|``, which costs ``O(d^2)`` reachability queries per step to compute.
+
+Acceptance. ``min(1, pi(G') / pi(G))``, with ``log pi(G') - log pi(G)`` the change of one local
+term (add, delete) or two (reverse).
+
+Cost per step. Graphs are kept as per-node parent and child bitmasks (Python ints); local scores
+are memoised by ``(node, parent mask)`` in one dict per node, so a step costs a few dict look-ups
+and one random number (two when the score falls). Acyclicity is checked only for moves the score
+would accept (most proposals at d = 50 are rejected by the score first), by a bitmask breadth-
+first search for a path ``j -> ... -> i`` over the descendants of ``j``; deletions never need it.
+A cache miss costs one ``local_score`` call (two small log-determinants for BGe).
+
+Chains. All chains start from the empty graph: it is valid under any ``max_parents``, is where
+the GFlowNet starts too, needs no DAG sampler of its own, and makes a run a pure function of
+the seed; the chains diverge through their own random streams within the first sweep. Chains
+are advanced in turn and their samples pooled.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emily.cognition.scores import DecomposableScore, parents_of, score_from_spec
+from emily.core.clock import Clock, system_clock
+from emily.core.errors import InputError
+
+FORMAT = "emily-mcmc-1"
+BURN_IN_SWEEPS = 20
+"""Default burn-in per chain, in sweeps of ``d (d - 1)`` steps (each move proposed once on
+average per sweep)."""
+BURN_IN_FRACTION = 0.25
+"""With a wall budget the default burn-in also stops once this share of the budget is spent."""
+_CLOCK_EVERY = 256  # steps per chain between clock reads during a timed burn-in
+
+_DELETE, _REVERSE, _ADD = 0, 1, 2
+_Move = tuple[int, float]  # (kind, change of log pi)
+_Tick = Callable[[int], None]  # told the number of rounds kept so far
+
+
+def default_burn_in(d: int) -> int:
+    """Burn-in steps per chain: ``BURN_IN_SWEEPS`` sweeps of the ``d (d - 1)`` ordered pairs.
+
+    Why sweeps: a move is proposed with probability ``1 / (d (d - 1))``, so the number of steps
+    for the chain to try every edge a few times grows like ``d^2`` (400 steps at d = 5, 49,000
+    at d = 50).
+    """
+    return BURN_IN_SWEEPS * d * (d - 1)
+
+
+def default_thin(d: int) -> int:
+    """Steps per chain between kept samples: half a sweep, ``d (d - 1) / 2`` (at least 1).
+
+    Why: successive MC³ states differ by at most one edge, so keeping every step stores nearly
+    identical graphs; after half a sweep each pair has been proposed about once.
+    """
+    return max(1, d * (d - 1) // 2)
+
+
+@dataclass(frozen=True)
+class MCMCSamples:
+    """Graphs kept by one :meth:`StructureMCMC.sample` call, pooled over chains (round-major)."""
+
+    adjacency: np.ndarray  # [n, d, d] bool, adjacency[k, i, j]: edge i -> j
+    log_score: np.ndarray  # [n] float64, sum_j local_score(j, Pa_j) of each sample
+    columns: list[str]
+    steps: int  # MH steps this call ran, all chains together, burn-in included
+    acceptance_rate: float  # accepted / steps of this call (invalid proposals count as rejected)
+    seconds: float  # wall time of the call, by the sampler's clock
+
+
+class _Chain:
+    """One chain's graph (parent and child bitmasks), its local terms and its random stream."""
+
+    __slots__ = ("accepted", "ch", "local", "pa", "rng", "steps")
+
+    def __init__(self, d: int, rng: random.Random) -> None:
+        self.pa = [0] * d
+        self.ch = [0] * d
+        self.local = [0.0] * d
+        self.rng = rng
+        self.steps = 0
+        self.accepted = 0
+
+
+class StructureMCMC:
+    """MC³ over DAGs targeting ``sum_j score.local_score(j, Pa_j)``; see the module docstring."""
+
+    def __init__(
+        self,
+        score: DecomposableScore,
+        max_parents: int | None = None,
+        *,
+        chains: int = 4,
+        seed: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(score, DecomposableScore):
+            raise InputError(f"score must be a DecomposableScore, got {type(score).__name__}")
+        d = score.n_nodes
+        if max_parents is not None and (not _is_int(max_parents) or not 0 <= max_parents < d):
+            raise InputError(f"max_parents must be None or in [0, {d - 1}], got {max_parents!r}")
+        if not _is_int(chains) or chains < 1:
+            raise InputError(f"chains must be an integer >= 1, got {chains!r}")
+        if not _is_int(seed):
+            raise InputError(f"seed must be an integer, got {seed!r}")
+        self.score, self.d, self.max_parents = score, d, max_parents
+        self.n_chains, self.seed = chains, seed
+        self.clock = clock or system_clock()
+        self.columns: list[str] = list(getattr(score, "columns", [f"x{j}" for j in range(d)]))
+        self._cache: list[dict[int, float]] = [{} for _ in range(d)]
+        self._chains = [_Chain(d, random.Random(_chain_seed(seed, c))) for c in range(chains)]
+        for chain in self._chains:
+            chain.local = [self._local(j, 0) for j in range(d)]
+
+    # --- public -------------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        """MH steps run so far by all chains together, over every :meth:`sample` call."""
+        return sum(c.steps for c in self._chains)
+
+    def sample(
+        self,
+        n_samples: int,
+        *,
+        burn_in: int | None = None,
+        thin: int | None = None,
+        seconds: float | None = None,
+        progress: bool = False,
+    ) -> MCMCSamples:
+        """Continue the chains and keep ``n_samples`` graphs, pooled over chains.
+
+        ``burn_in``: steps per chain run before anything is kept; by default whatever is left of
+        :func:`default_burn_in` (so a second call, which continues the chains, burns in no more).
+        ``thin``: steps per chain between kept graphs, :func:`default_thin` by default.
+        ``seconds``: a wall budget instead of ``thin``: the chains run until it is spent and
+        ``thin`` doubles as samples pile up, so the kept graphs are spread evenly over the whole
+        run (the burn-in included in the budget; the default one stops after
+        ``BURN_IN_FRACTION`` of it). If the budget is too short for ``n_samples`` at thin 1, the
+        chains run on until they are kept.
+        """
+        self._check_sample_args(n_samples, burn_in, thin, seconds)
+        start = self.clock.monotonic()
+        steps0, acc0 = self.steps, sum(c.accepted for c in self._chains)
+        with _progress_bar(progress) as tick:
+            if seconds is None:
+                self._burn_in(self._burn_in_steps(burn_in), None)
+                records = self._collect_fixed(n_samples, thin or default_thin(self.d), tick)
+            else:
+                budget_end = start + seconds
+                burn_end = start + BURN_IN_FRACTION * seconds if burn_in is None else budget_end
+                self._burn_in(self._burn_in_steps(burn_in), burn_end)
+                records = self._collect_timed(n_samples, budget_end, tick)
+        steps = self.steps - steps0
+        accepted = sum(c.accepted for c in self._chains) - acc0
+        masks = [m for m, _ in records]
+        return MCMCSamples(
+            adjacency=masks_to_adjacency(masks, self.d),
+            log_score=np.array([s for _, s in records], dtype=np.float64),
+            columns=list(self.columns),
+            steps=steps,
+            acceptance_rate=accepted / steps if steps else 0.0,
+            seconds=self.clock.monotonic() - start,
+        )
+
+    def kernel(self, adjacency: Any) -> list[tuple[np.ndarray, float]]:
+        """The exact one-step transition row from a DAG: ``(next graph, probability)`` pairs.
+
+        Why: built from the same proposal, acceptance and acyclicity code the chains run, so a
+        brute-force detailed-balance check over all DAGs of a tiny ``d`` tests the sampler itself.
+        Staying put is the last entry; pairs leading to one graph are not merged.
+        """
+        probe = _Chain(self.d, random.Random(0))
+        self._set_graph(probe, _adjacency_to_masks(adjacency, self.d))
+        share = 1.0 / (self.d * (self.d - 1))
+        row: list[tuple[np.ndarray, float]] = []
+        for i in range(self.d):
+            for j in range(self.d):
+                move = self._propose(probe, i, j) if i != j else None
+                if move is None or (move[0] != _DELETE and self._reaches(probe.ch, j, i)):
+                    continue
+                nxt = _Chain(self.d, probe.rng)
+                self._set_graph(nxt, list(probe.pa))
+                self._apply(nxt, move[0], i, j)
+                row.append((masks_to_adjacency([nxt.pa], self.d)[0], share * _accept(move[1])))
+        stay = 1.0 - sum(p for _, p in row)
+        row.append((masks_to_adjacency([probe.pa], self.d)[0], stay))
+        return row
+
+    def save(self, path: str | Path) -> Path:
+        """Write the score spec, ``max_parents``, chain graphs, random states and step counts."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        graphs = masks_to_adjacency([c.pa for c in self._chains], self.d)
+        torch.save(
+            {
+                "format": FORMAT,
+                "score": self.score.spec(),
+                "max_parents": self.max_parents,
+                "chains": self.n_chains,
+                "seed": self.seed,
+                "graphs": torch.from_numpy(graphs),
+                "rng": torch.tensor([_rng_words(c.rng) for c in self._chains], dtype=torch.int64),
+                "steps": torch.tensor([c.steps for c in self._chains], dtype=torch.int64),
+                "accepted": torch.tensor([c.accepted for c in self._chains], dtype=torch.int64),
+            },
+            path,
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, clock: Clock | None = None) -> StructureMCMC:
+        """Rebuild a sampler from :meth:`save`; it continues exactly where the saved one was."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"no MCMC checkpoint at {path}")
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
+            raise InputError(f"{path} is not a readable MCMC checkpoint: {exc}") from exc
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+            raise InputError(f"{path} is not an Emily MCMC checkpoint ({FORMAT})")
+        mcmc = cls(
+            score_from_spec(blob["score"]),
+            blob["max_parents"],
+            chains=int(blob["chains"]),
+            seed=int(blob["seed"]),
+            clock=clock,
+        )
+        graphs = blob["graphs"].numpy()
+        for c, chain in enumerate(mcmc._chains):
+            mcmc._set_graph(chain, _adjacency_to_masks(graphs[c], mcmc.d))
+            chain.rng.setstate((3, tuple(int(w) for w in blob["rng"][c].tolist()), None))
+            chain.steps = int(blob["steps"][c])
+            chain.accepted = int(blob["accepted"][c])
+        return mcmc
+
+    # --- sampling schedule --------------------------------------------------------------------
+    def _check_sample_args(
+        self, n_samples: int, burn_in: int | None, thin: int | None, seconds: float | None
+    ) -> None:
+        if not _is_int(n_samples) or n_samples < 1:
+            raise InputError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+        if burn_in is not None and (not _is_int(burn_in) or burn_in < 0):
+            raise InputError(f"burn_in must be an integer >= 0 (steps per chain), got {burn_in!r}")
+        if thin is not None and (not _is_int(thin) or thin < 1):
+            raise InputError(f"thin must be an integer >= 1 (steps per chain), got {thin!r}")
+        if seconds is not None:
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise InputError(f"seconds must be a number >= 0, got {seconds!r}")
+            if not math.isfinite(seconds) or seconds < 0:
+                raise InputError(f"seconds must be finite and >= 0, got {seconds!r}")
+            if thin is not None:
+                raise InputError("give thin or seconds, not both: a wall budget chooses thin")
+
+    def _burn_in_steps(self, burn_in: int | None) -> int:
+        if burn_in is not None:
+            return burn_in
+        done = min(c.steps for c in self._chains)
+        return max(0, default_burn_in(self.d) - done)
+
+    def _burn_in(self, steps: int, until: float | None) -> None:
+        """Advance every chain ``steps`` steps in turn, stopping early at time ``until``."""
+        block = steps if until is None else _CLOCK_EVERY
+        left = steps
+        while left > 0:
+            if until is not None and self.clock.monotonic() >= until:
+                return
+            run = min(block, left)
+            for chain in self._chains:
+                self._advance(chain, run)
+            left -= run
+
+    def _collect_fixed(self, n: int, thin: int, tick: _Tick) -> list[tuple[list[int], float]]:
+        rounds = []
+        for _ in range(-(-n // self.n_chains)):
+            rounds.append(self._round(thin))
+            tick(len(rounds))
+        return [r for rnd in rounds for r in rnd][:n]
+
+    def _collect_timed(self, n: int, until: float, tick: _Tick) -> list[tuple[list[int], float]]:
+        """Keep a round every ``thin`` steps; when ``2 * need`` rounds are kept, drop every
+        other one and double ``thin``. The kept rounds stay evenly spaced over the whole run
+        whatever the speed, which no thin fixed in advance can promise."""
+        need = -(-n // self.n_chains)
+        rounds: list[list[tuple[list[int], float]]] = []
+        thin = 1
+        while len(rounds) < need or self.clock.monotonic() < until:
+            rounds.append(self._round(thin))
+            if len(rounds) >= 2 * need:
+                rounds, thin = rounds[1::2], 2 * thin
+            tick(len(rounds))
+        picked = [rounds[(k + 1) * len(rounds) // need - 1] for k in range(need)]
+        return [r for rnd in picked for r in rnd][:n]
+
+    def _round(self, thin: int) -> list[tuple[list[int], float]]:
+        """Advance each chain ``thin`` steps and keep its graph and log-score."""
+        out = []
+        for chain in self._chains:
+            self._advance(chain, thin)
+            out.append((list(chain.pa), math.fsum(chain.local)))
+        return out
+
+    # --- the chain ----------------------------------------------------------------------------
+    def _advance(self, chain: _Chain, n_steps: int) -> None:
+        """The inner loop: ``n_steps`` MH steps of one chain (locals bound for speed)."""
+        d1 = self.d - 1
+        n_pairs = self.d * d1
+        rand = chain.rng.random
+        propose, reaches, apply = self._propose, self._reaches, self._apply
+        ch = chain.ch
+        exp = math.exp
+        accepted = 0
+        for _ in range(n_steps):
+            i, j = divmod(int(rand() * n_pairs), d1)
+            if j >= i:
+                j += 1
+            move = propose(chain, i, j)
+            if move is None:
+                continue
+            kind, delta = move
+            if delta < 0.0 and rand() >= exp(delta):
+                continue
+            if kind != _DELETE and reaches(ch, j, i):
+                continue
+            apply(chain, kind, i, j)
+            accepted += 1
+        chain.steps += n_steps
+        chain.accepted += accepted
+
+    def _propose(self, chain: _Chain, i: int, j: int) -> _Move | None:
+        """The move the ordered pair ``(i, j)`` proposes and its change of ``log pi``; ``None``
+        when it would give ``j`` more than ``max_parents`` parents."""
+        pa, local = chain.pa, chain.local
+        bi = 1 << i
+        if pa[j] & bi:
+            return _DELETE, self._local(j, pa[j] ^ bi) - local[j]
+        mp = self.max_parents
+        if mp is not None and pa[j].bit_count() >= mp:
+            return None
+        gain = self._local(j, pa[j] | bi) - local[j]
+        bj = 1 << j
+        if pa[i] & bj:
+            return _REVERSE, gain + self._local(i, pa[i] ^ bj) - local[i]
+        return _ADD, gain
+
+    @staticmethod
+    def _reaches(ch: list[int], j: int, i: int) -> bool:
+        """Whether a directed path ``j -> ... -> i`` avoids the edge ``j -> i``: adding
+        ``i -> j`` (or reversing ``j -> i`` into it) closes a cycle exactly then."""
+        target = 1 << i
+        seen = 1 << j
+        frontier = ch[j] & ~target
+        while frontier:
+            seen |= frontier
+            nxt = 0
+            while frontier:
+                low = frontier & -frontier
+                nxt |= ch[low.bit_length() - 1]
+                frontier ^= low
+            if nxt & target:
+                return True
+            frontier = nxt & ~seen
+        return False
+
+    def _apply(self, chain: _Chain, kind: int, i: int, j: int) -> None:
+        """Make the move the pair ``(i, j)`` proposed; only the touched local terms change."""
+        pa, ch, local = chain.pa, chain.ch, chain.local
+        bi, bj = 1 << i, 1 << j
+        if kind == _DELETE:
+            pa[j] ^= bi
+            ch[i] ^= bj
+        else:
+            if kind == _REVERSE:
+                pa[i] ^= bj
+                ch[j] ^= bi
+                local[i] = self._local(i, pa[i])
+            pa[j] |= bi
+            ch[i] |= bj
+        local[j] = self._local(j, pa[j])
+
+    def _local(self, node: int, mask: int) -> float:
+        """Memoised ``score.local_score`` (score plus modular prior) by parent bitmask."""
+        cache = self._cache[node]
+        value = cache.get(mask)
+        if value is None:
+            value = self.score.local_score(node, parents_of(mask, self.d))
+            cache[mask] = value
+        return value
+
+    def _set_graph(self, chain: _Chain, pa: list[int]) -> None:
+        """Put a graph (parent masks) into a chain, with child masks and local terms to match."""
+        d = self.d
+        chain.pa = list(pa)
+        chain.ch = [sum(1 << j for j in range(d) if pa[j] >> i & 1) for i in range(d)]
+        chain.local = [self._local(j, pa[j]) for j in range(d)]
+
+
+def masks_to_adjacency(masks: list[list[int]], d: int) -> np.ndarray:
+    """``[n, d, d]`` bool adjacency from per-node parent bitmasks (any ``d``; no Python loop
+    over bits)."""
+    width = max(1, -(-d // 8))
+    raw = b"".join(m.to_bytes(width, "little") for graph in masks for m in graph)
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
+    parents = bits.reshape(len(masks), d, width * 8)[:, :, :d].astype(bool)  # [k, j, i]
+    return np.ascontiguousarray(parents.transpose(0, 2, 1))
+
+
+def _adjacency_to_masks(adjacency: Any, d: int) -> list[int]:
+    adj = np.asarray(adjacency, dtype=bool)
+    if adj.shape != (d, d):
+        raise InputError(f"adjacency must have shape ({d}, {d}), got {adj.shape}")
+    return [sum(1 << int(i) for i in np.flatnonzero(adj[:, j])) for j in range(d)]
+
+
+def _accept(delta: float) -> float:
+    return 1.0 if delta >= 0.0 else math.exp(delta)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _chain_seed(seed: int, chain: int) -> int:
+    """Independent streams per chain from one seed (SeedSequence mixes nearby seeds well)."""
+    words = np.random.SeedSequence([abs(seed), int(seed < 0), chain]).generate_state(4)
+    return int.from_bytes(words.astype(np.uint32).tobytes(), "little")
+
+
+def _rng_words(rng: random.Random) -> list[int]:
+    state = rng.getstate()
+    return [int(w) for w in state[1]]
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[_Tick]:
+    """A rich progress line of rounds kept (a no-op when disabled)."""
+    if not enabled:
+        yield lambda _rounds: None
+        return
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]MCMC[/bold] {task.completed} rounds kept"), TimeElapsedColumn()
+    )
+    with bar:
+        task = bar.add_task("mcmc", total=None)
+        yield lambda rounds: bar.update(task, completed=rounds)
