@@ -50,7 +50,7 @@ def test_train_register_promote_then_run_uses_the_champion(tmp_path: Path) -> No
 
     _emily("models", "promote", "emily-gflownet", "1", "--why", "first demo model")
     after = _emily("run", "--demo", "--limit", "60", "--rate", "200", "--no-live").stdout
-    assert "cognition: emily-gflownet v1 (v1) (emily-gflownet@champion)" in after
+    assert "cognition: emily-gflownet v1 (dag) (emily-gflownet@champion)" in after
 
     history = json.loads(_emily("models", "history", "emily-gflownet", "--json").stdout)
     assert [(d["what"], d["version"], d["why"]) for d in history] == [
@@ -91,7 +91,7 @@ def test_the_runtime_cognition_follows_promotions_and_rollbacks(tmp_path: Path) 
     assert choice.model is not None
     assert (choice.model.version, choice.reason) == ("2", "emily-gflownet@champion")
     source = CausalStructureSource(DEMO_FEATURES, model=choice.model, train_steps=3, samples=64)
-    assert source.starts_from == "emily-gflownet v2 (v1)"
+    assert source.starts_from == "emily-gflownet v2 (dag)"  # train's DAG default
     window = list(demo_stream(demo_dataset(), limit=40))
     table = source._table(window)
     started = source.start(DAGHypotheses(BGeScore(table)))

@@ -116,6 +116,7 @@ class Samples:
     keys: torch.Tensor
     embeddings: torch.Tensor
     descriptions: list[Any]
+    log_pf: torch.Tensor | None = None  # [N] float64 log-probability of each sampled path
 
     def __len__(self) -> int:
         return int(self.keys.numel())
@@ -414,21 +415,22 @@ class GFlowNet:
         start_one = None if initial_state is None else self.env.state_from(initial_state)
         self.policy.eval()
         chunks: list[State] = []
+        log_pf: list[torch.Tensor] = []
         try:
             remaining = num_samples
             while remaining > 0:
                 n = min(batch_size, remaining)
                 start = None if start_one is None else repeat_state(start_one, n)
-                chunks.append(
-                    sample_terminal(
-                        self.env,
-                        self.net,
-                        n,
-                        temperature=temperature,
-                        start=start,
-                        guided=self.config.forward_looking,
-                    )
+                terminal, chunk_log_pf = sample_terminal(
+                    self.env,
+                    self.net,
+                    n,
+                    temperature=temperature,
+                    start=start,
+                    guided=self.config.forward_looking,
                 )
+                chunks.append(terminal)
+                log_pf.append(chunk_log_pf)
                 remaining -= n
         finally:
             self.policy.train()
@@ -440,6 +442,7 @@ class GFlowNet:
             keys=self.env.key(states),
             embeddings=self.env.embed(states),
             descriptions=self.env.describe(states),
+            log_pf=torch.cat(log_pf),
         )
 
     # --- persistence --------------------------------------------------------------------------

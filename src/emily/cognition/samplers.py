@@ -198,8 +198,9 @@ def sample_terminal(
     temperature: float = 1.0,
     start: State | None = None,
     guided: bool = False,
-) -> State:
-    """Terminal states of ``n`` rollouts, keeping nothing else (what generation needs).
+) -> tuple[State, torch.Tensor]:
+    """Terminal states of ``n`` rollouts and each trajectory's ``log P_F`` (float64), keeping
+    nothing else (what generation needs).
 
     Memory is the batch's current states only, O(n d^2) for DAGs, never the visits.
     """
@@ -208,6 +209,7 @@ def sample_terminal(
     done: list[State] = []
     order: list[torch.Tensor] = []
     active = torch.arange(n, device=env.device)
+    log_pf = torch.zeros(n, dtype=torch.float64, device=env.device)
     for t in range(env.max_steps + 1):
         mask = env.forward_mask(state)
         raw = _logits(
@@ -219,6 +221,8 @@ def sample_terminal(
         actions = draw_actions(raw, mask, 0.0, temperature)
         if t == env.max_steps:
             actions = torch.full_like(actions, stop)
+        logp = masked_log_softmax(raw / temperature, mask)
+        log_pf[active] += logp.gather(1, actions.unsqueeze(1)).squeeze(1).double()
         stops = actions == stop
         if bool(stops.any()):
             done.append({k: v[stops] for k, v in state.items()})
@@ -229,7 +233,7 @@ def sample_terminal(
         state = env.step({k: v[moving] for k, v in state.items()}, actions[moving])
         active = active[moving]
     rows = torch.argsort(torch.cat(order))
-    return {k: torch.cat([s[k] for s in done])[rows] for k in done[0]}
+    return {k: torch.cat([s[k] for s in done])[rows] for k in done[0]}, log_pf
 
 
 @dataclass
