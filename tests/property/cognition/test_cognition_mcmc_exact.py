@@ -44,8 +44,8 @@ def _is_acyclic(adj: np.ndarray) -> bool:
         for j in np.flatnonzero(adj[i]):
             indeg[j] -= 1
             if indeg[j] == 0:
-                ready.append(j)
-    return seen == adj.shape[0]
+                ready.append(int(j))
+    return bool(seen == adj.shape[0])
 
 
 def _iid_jsd(q: torch.Tensor, n: int) -> float:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
+from emily.cognition import mcmc as mcmc_module
 from emily.cognition.data import synthetic_linear_gaussian
 from emily.cognition.envs import DAGHypotheses
 from emily.cognition.envs.dag import structural_hamming_distance
@@ -46,8 +47,8 @@ def _is_acyclic(adj: np.ndarray) -> bool:
         for j in np.flatnonzero(adj[i]):
             indeg[j] -= 1
             if indeg[j] == 0:
-                ready.append(j)
-    return seen == adj.shape[0]
+                ready.append(int(j))
+    return bool(seen == adj.shape[0])
 
 
 def _keys(env: DAGHypotheses, adjacency: np.ndarray) -> torch.Tensor:
@@ -188,6 +189,17 @@ def test_default_burn_in_is_run_once() -> None:
     second = mcmc.sample(2, thin=1)
     assert first.steps == 2 * (20 * 4 * 3 + 1)
     assert second.steps == 2 * 1
+
+
+def test_emptying_the_score_cache_changes_no_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    score = _bge(6)
+    roomy = StructureMCMC(score, seed=5).sample(200, thin=5)
+    monkeypatch.setattr(mcmc_module, "CACHE_LIMIT", 8)
+    cramped = StructureMCMC(score, seed=5)
+    tight = cramped.sample(200, thin=5)
+    assert sum(len(table) for table in cramped._cache) <= 8
+    np.testing.assert_array_equal(roomy.adjacency, tight.adjacency)
+    np.testing.assert_array_equal(roomy.log_score, tight.log_score)
 
 
 def test_seeds_decide_the_run() -> None:
