@@ -262,6 +262,13 @@ def test_seconds_budget_spreads_the_samples_over_it() -> None:
     assert samples.steps > 2 * 240 + 2 * (43 + 10)
 
 
+def test_seconds_budget_on_the_real_clock_is_spent() -> None:
+    samples = StructureMCMC(_bge(5)).sample(40, seconds=0.3)
+    assert samples.adjacency.shape == (40, 5, 5)
+    assert samples.seconds >= 0.3
+    assert samples.steps > 4 * 10  # more than the 10 rounds at thin 1 it must keep
+
+
 def test_zero_seconds_still_returns_the_samples() -> None:
     mcmc = StructureMCMC(_bge(4), chains=4, clock=ManualClock())
     samples = mcmc.sample(10, seconds=0)
