@@ -791,7 +791,13 @@ def sample(
     ],
     n: Annotated[int, typer.Option("-n", "--num-samples", min=1)] = 1000,
     top: Annotated[int, typer.Option(min=1, help="Hypotheses (graphs, classes) to list.")] = 5,
-    threshold: Annotated[float, typer.Option(help="Mode-collapse threshold.")] = 0.3,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            help="HyperGrid: diversity below which samples count as collapsed (DAG samples are "
+            "checked by their Markov equivalence classes instead)."
+        ),
+    ] = 0.3,
     seed: Annotated[int, typer.Option(help="Random seed of the GFlowNet's draws.")] = 0,
     marginals: Annotated[
         Path | None,
@@ -874,6 +880,11 @@ def sample(
         _print_hypotheses(result, n, threshold, as_json)
         return
     adjacency, columns = draws.adjacency, draws.columns
+    from emily.cognition.metrics import dag_collapse
+
+    check = dag_collapse(adjacency)
+    result["mode_collapse"] = check.collapsed
+    result["collapse_check"] = check.as_dict()
     p = posterior.edge_marginals(adjacency)
     ranked = posterior.top_graphs(adjacency, draws.log_scores, k=top)
     result["variables"] = columns
@@ -1009,6 +1020,11 @@ def _print_structure(result: dict[str, Any], n: int) -> None:
         f"diversity {result['diversity']:.3f}: two sampled graphs disagree on this share of the "
         "possible edges, on average",
         highlight=False,
+    )
+    check = result["collapse_check"]
+    verdict = "[red]collapsed[/red]" if check["collapsed"] else "no collapse"
+    console.print(
+        f"equivalence-class check: {verdict} ({check['reason']})", highlight=False, soft_wrap=True
     )
     if "truth" in result:
         t = result["truth"]

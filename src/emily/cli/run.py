@@ -326,7 +326,9 @@ def _run(
         else None
     )
     if choice is not None and plan.features:
-        used = choice.model.label if choice.model else f"variant {choice.variant} from scratch"
+        from emily.runtime.structure import NO_MODEL_SAMPLER
+
+        used = choice.model.label if choice.model else NO_MODEL_SAMPLER
         console.print(f"cognition: {used} ({choice.reason})")
     timeline = StreamTimeline(options.rate) if options.replay else None
     learning: Learning = (

@@ -100,7 +100,9 @@ def serve(
         features = list(DEMO_FEATURES) if cognition and schema is not None else None
     choice = choose_cognition(settings, features, clock) if features else None
     if choice is not None:
-        used = choice.model.label if choice.model else f"variant {choice.variant} from scratch"
+        from emily.runtime.structure import NO_MODEL_SAMPLER
+
+        used = choice.model.label if choice.model else NO_MODEL_SAMPLER
         console.print(f"cognition: {used} ({choice.reason})", soft_wrap=True)
     runtime = build_runtime(
         settings,

@@ -40,6 +40,8 @@ from emily.runtime.loop import Hypothesis, HypothesisBatch
 from emily.runtime.stimuli import Stimulus
 
 Sampler = Literal["mcmc", "gflownet"]
+NO_MODEL_SAMPLER = "structure MCMC (no training)"
+"""What cognition runs on when no trained model is registered (the default sampler then)."""
 MCMC_THIN_SWEEPS = 4
 """MC³ steps per chain between kept graphs, in sweeps of the ``d (d - 1)`` ordered pairs: at
 four variables one sweep left edge-marginal errors up to 0.065 against the exact posterior, four
@@ -139,7 +141,7 @@ class CausalStructureSource:
         if self.model is not None:
             return self.model.label
         if self.sampler == "mcmc":
-            return "structure MCMC (no training)"
+            return NO_MODEL_SAMPLER
         return f"variant {self.variant} from scratch"
 
     def start(self, env: DAGHypotheses) -> GFlowNet:
