@@ -362,7 +362,8 @@ class LocalScores:
         missing = list({p for p in pairs if p not in base})
         if missing:
             if len(base) + len(missing) > self.cache_entries:
-                base.clear()
+                base.clear()  # then every pair of this call is missing
+                missing = list(set(pairs))
             values = self.score.local_scores([n for n, _ in missing], [m for _, m in missing])
             base.update(zip(missing, values.tolist(), strict=True))
         out = [base[p] for p in pairs]
