@@ -24,7 +24,11 @@ from pydantic import Field
 from emily.cognition.envs.base import Environment, State, repeat_state, state_batch_size
 from emily.cognition.estimators import EdgePolicy, PolicyMLP, PolicyNet
 from emily.cognition.exact import ExactEvaluator
-from emily.cognition.losses import modified_detailed_balance, trajectory_balance
+from emily.cognition.losses import (
+    log_partition_variance,
+    modified_detailed_balance,
+    trajectory_balance,
+)
 from emily.cognition.metrics import (
     DEFAULT_COLLAPSE_THRESHOLD,
     diversity,
@@ -48,7 +52,7 @@ class GFlowNetConfig(SovereignModel):
     """Hyper-parameters of one GFlowNet (saved with every checkpoint)."""
 
     variant: str = "v1"
-    loss: Literal["tb", "mdb"] = "tb"
+    loss: Literal["tb", "mdb", "vargrad"] = "tb"
     learned_pb: bool = False
     policy: Literal["mlp", "edge"] = "mlp"
     forward_looking: bool = False
@@ -185,11 +189,44 @@ class GFlowNet:
         ev = evaluate(self.net, traj, cfg.learned_pb)
         if cfg.loss == "tb":
             return trajectory_balance(self.log_z, ev.log_pf, ev.log_pb, traj.log_reward.float())
+        if cfg.loss == "vargrad":
+            return log_partition_variance(ev.log_pf, ev.log_pb, traj.log_reward.float())[0]
         if traj.log_reward_visit is None:
             raise InputError("modified detailed balance needs per-visit log-rewards")
         return modified_detailed_balance(
             ev.log_pf_visit, ev.log_pb_visit, ev.log_pf_stop, traj.log_reward_visit, traj.next_visit
         )
+
+    def _replay(self, forced: torch.Tensor, record: bool) -> Trajectories:
+        """Re-simulate forced action sequences (replay or reference) under the current policy."""
+        cfg = self.config
+        return sample_trajectories(
+            self.env,
+            self.net,
+            forced.shape[0],
+            learned_pb=cfg.learned_pb,
+            record_rewards=record,
+            forced_actions=forced.to(self.device),
+            guided=cfg.forward_looking,
+        )
+
+    def _batch_loss(self, groups: list[Trajectories]) -> torch.Tensor:
+        """The loss over every trajectory of the step: one variance over all of them for
+        ``vargrad`` (one log Z for fresh, replayed and reference paths alike), else the
+        trajectory-weighted mean of each group's loss."""
+        if self.config.loss != "vargrad":
+            total = sum(g.batch_size for g in groups)
+            zero = torch.zeros((), device=self.device)
+            return sum((self._loss(g) * g.batch_size for g in groups), zero) / total
+        parts = [(evaluate(self.net, g, self.config.learned_pb), g) for g in groups]
+        loss, log_z = log_partition_variance(
+            torch.cat([ev.log_pf for ev, _ in parts]),
+            torch.cat([ev.log_pb for ev, _ in parts]),
+            torch.cat([g.log_reward.float() for _, g in parts]),
+        )
+        with torch.no_grad():  # estimated, not learned: kept for reports and checkpoints
+            self.log_z.copy_(log_z)
+        return loss
 
     def train_step(self) -> tuple[float, Trajectories]:
         """One optimiser step on a fresh batch (plus replayed trajectories when configured)."""
@@ -214,33 +251,15 @@ class GFlowNet:
             record_rewards=record,
             guided=cfg.forward_looking,
         )
-        loss = self._loss(traj)
+        groups = [traj]
         if n_replay:
             assert self.replay is not None
             forced = self.replay.sample(n_replay, shuffle=cfg.replay_shuffle).to(self.device)
-            replayed = sample_trajectories(
-                env,
-                self.net,
-                n_replay,
-                learned_pb=cfg.learned_pb,
-                record_rewards=record,
-                forced_actions=forced,
-                guided=cfg.forward_looking,
-            )
-            loss = loss + self._loss(replayed) * n_replay / n_fresh
+            groups.append(self._replay(forced, record))
         if n_reference:
             assert self.reference_buffer is not None
-            reference = sample_trajectories(
-                env,
-                self.net,
-                n_reference,
-                learned_pb=cfg.learned_pb,
-                record_rewards=record,
-                forced_actions=self.reference_buffer.sample(n_reference).to(self.device),
-                guided=cfg.forward_looking,
-            )
-            loss = loss + self._loss(reference) * n_reference / n_fresh
-        loss = loss * n_fresh / cfg.batch_size
+            groups.append(self._replay(self.reference_buffer.sample(n_reference), record))
+        loss = self._batch_loss(groups)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         if cfg.grad_clip is not None:

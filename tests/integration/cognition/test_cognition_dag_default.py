@@ -46,7 +46,7 @@ def _topological(adj: np.ndarray) -> list[int]:
 def test_default_variant_matches_the_exact_posterior_at_d5(n: int, seed: int) -> None:
     env = DAGHypotheses(BGeScore(_family_instance(5, n, seed)))
     net = build(env, default_variant("dag"), seed=seed)
-    net.train(steps=600, progress=False)
+    net.train(steps=1200, progress=False)
     p = net.exact_distribution()
     jsd = jensen_shannon(p / p.sum(), net.exact.target)
     assert jsd <= 0.05, f"JSD {jsd:.4f} to the exact posterior"

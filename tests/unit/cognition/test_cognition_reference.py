@@ -69,3 +69,28 @@ def test_mcmc_reference_needs_a_dag_space() -> None:
 
     with pytest.raises(InputError, match="DAG space"):
         build(HyperGrid(2, 4), "v1", reference="mcmc")
+
+
+def test_vargrad_uses_the_batch_optimal_log_z() -> None:
+    from emily.cognition.losses import log_partition_variance
+
+    log_pf = torch.tensor([-3.0, -1.0, -2.0])
+    log_pb = torch.tensor([-1.0, 0.0, -0.5])
+    log_reward = torch.tensor([900.0, 901.0, 900.5])
+    loss, log_z = log_partition_variance(log_pf, log_pb, log_reward)
+    estimate = log_reward + log_pb - log_pf
+    assert float(log_z) == pytest.approx(float(estimate.mean()))
+    assert float(loss) == pytest.approx(float(estimate.var(unbiased=False)))
+    # A sampler whose paths all balance at one log Z has zero loss, however large log Z is.
+    balanced, _ = log_partition_variance(log_pf, log_pb, log_pf - log_pb + 850.0)
+    assert float(balanced) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_default_dag_variant_keeps_its_log_z_estimate() -> None:
+    env = _env(n=200)
+    net = build(env, default_variant("dag"), seed=0)
+    net.train(steps=20, progress=False)
+    samples = net.generate(200)
+    # log Z estimates log sum R: at least the reward of the best sampled graph, give or take
+    # the policy's error on it, and far above the learned log Z's first 20 steps (2 nats).
+    assert float(net.log_z.detach()) > float(samples.log_reward.max()) - 20.0
