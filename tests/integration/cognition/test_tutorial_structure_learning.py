@@ -134,8 +134,9 @@ def test_the_marginal_matrix_and_plots_are_written_as_said(tutorial: Tutorial) -
     out = " ".join(tutorial.block("--marginals edges.csv").output.split())
     shd = float(re.search(r"E-SHD ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     auroc = float(re.search(r"edge AUROC ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
-    assert 0.0 <= shd <= 30.0
-    assert 0.5 < auroc <= 1.0
+    # The tutorial's 400-step GFlowNet: near the MCMC check (E-SHD ~2, AUROC ~0.98), not on it.
+    assert 0.0 <= shd < 4.0
+    assert 0.9 <= auroc <= 1.0
     for what in ("marginals: edges.csv", "graphml: garden.graphml", "plot_top: edges-top.png"):
         assert f"wrote {what}" in out
     assert "Markov equivalence classes" in out
