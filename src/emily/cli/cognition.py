@@ -726,20 +726,10 @@ class _Draws:
 
 def _checkpoint_format(path: Path) -> str:
     """The ``format`` a checkpoint file declares (GFlowNet or MCMC), read before loading it."""
-    import pickle
+    from emily.cognition.checkpoints import read_checkpoint
 
-    import torch
-
-    if not path.is_file():
-        raise InputError(f"no checkpoint at {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(
-            f"{path} is not a readable checkpoint of `emily train` (torch: {first})"
-        ) from exc
-    fmt = blob.get("format") if isinstance(blob, dict) else None
+    blob, _ = read_checkpoint(path, "")
+    fmt = blob.get("format")
     if not isinstance(fmt, str):
         raise InputError(f"{path} is neither a GFlowNet nor an MCMC checkpoint of `emily train`")
     return fmt

@@ -33,7 +33,7 @@ class ExactEvaluator:
         self.keys = keys[order]
         self.n = int(self.keys.numel())
         self.obs = env.obs(self.states)
-        self.guide = env.guide(self.states)
+        self._guide: torch.Tensor | None = None  # built on first guided use
         self.fmask = env.forward_mask(self.states)
         self.levels = env.level(self.states)
         n_moves = env.n_actions - 1
@@ -59,8 +59,11 @@ class ExactEvaluator:
         environment's known logits as a forward-looking sampler does."""
         outs = [logits_fn(self.obs[i : i + self.chunk]) for i in range(0, self.n, self.chunk)]
         logits = torch.cat(outs).double()
-        if guided and self.guide is not None:
-            logits = logits + self.guide.double()
+        if guided:
+            if self._guide is None:
+                guide = self.env.guide(self.states)
+                self._guide = torch.zeros_like(logits) if guide is None else guide.double()
+            logits = logits + self._guide
         return masked_log_softmax(logits, self.fmask).exp()
 
     @torch.no_grad()

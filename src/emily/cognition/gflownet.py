@@ -10,9 +10,7 @@ experiment tracking can plug in without touching the loop. Torch runs on one thr
 
 from __future__ import annotations
 
-import io
 import math
-import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any, Literal, cast
 import torch
 from pydantic import Field
 
+from emily.cognition.checkpoints import read_checkpoint
 from emily.cognition.envs.base import Environment, State, repeat_state, state_batch_size
 from emily.cognition.estimators import EdgePolicy, PolicyMLP, PolicyNet
 from emily.cognition.exact import ExactEvaluator
@@ -277,7 +276,7 @@ class GFlowNet:
         return float(loss.detach()), traj
 
     def _add_reference(self) -> None:
-        """Put the reference source's next graphs into the replay buffer."""
+        """Put the reference source's next graphs into the reference buffer."""
         assert self.reference is not None
         assert self.reference_buffer is not None
         adjacency, _ = self.reference.draw()
@@ -490,19 +489,8 @@ class GFlowNet:
         is rebuilt from the checkpoint unless one is given."""
         from emily.cognition.envs import make_env
 
-        if isinstance(path, bytes):
-            source: Any = io.BytesIO(path)
-            where = "<bytes>"
-        else:
-            source = Path(path)
-            where = str(source)
-            if not source.is_file():
-                raise InputError(f"no GFlowNet checkpoint at {source}")
-        try:
-            blob = torch.load(source, map_location="cpu", weights_only=True)
-        except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
-            raise InputError(f"{where} is not a readable GFlowNet checkpoint: {exc}") from exc
-        if not isinstance(blob, dict) or blob.get("format") != "emily-gflownet-1":
+        blob, where = read_checkpoint(path, "GFlowNet")
+        if blob.get("format") != "emily-gflownet-1":
             raise InputError(f"{where} is not an Emily GFlowNet checkpoint")
         config = GFlowNetConfig.model_validate(blob["config"])
         env = env or make_env(blob["env"], device=config.device)

@@ -42,7 +42,6 @@ are advanced in turn and their samples pooled.
 from __future__ import annotations
 
 import math
-import pickle
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +52,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from emily.cognition.checkpoints import read_checkpoint
 from emily.cognition.scores import DecomposableScore, parents_of, score_from_spec
 from emily.core.clock import Clock, system_clock
 from emily.core.errors import InputError
@@ -248,15 +248,9 @@ class StructureMCMC:
     @classmethod
     def load(cls, path: str | Path, *, clock: Clock | None = None) -> StructureMCMC:
         """Rebuild a sampler from :meth:`save`; it continues exactly where the saved one was."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(f"no MCMC checkpoint at {path}")
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-        except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
-            raise InputError(f"{path} is not a readable MCMC checkpoint: {exc}") from exc
-        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-            raise InputError(f"{path} is not an Emily MCMC checkpoint ({FORMAT})")
+        blob, where = read_checkpoint(path, "MCMC")
+        if blob.get("format") != FORMAT:
+            raise InputError(f"{where} is not an Emily MCMC checkpoint ({FORMAT})")
         mcmc = cls(
             score_from_spec(blob["score"]),
             blob["max_parents"],

@@ -76,6 +76,11 @@ def draw_actions(
     if epsilon > 0.0:
         uniform = mask.float() / mask.sum(-1, keepdim=True)
         probs = (1.0 - epsilon) * probs + epsilon * uniform
+    return invert_cdf(probs)
+
+
+def invert_cdf(probs: torch.Tensor) -> torch.Tensor:
+    """One index per row of ``probs`` (rows need not sum to exactly 1), by inverse CDF."""
     cdf = probs.cumsum(-1)
     u = torch.rand(cdf.shape[0], 1, device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]
     # right=True: a zero-probability action never holds the first cdf value above u.
@@ -218,10 +223,10 @@ def sample_terminal(
             env.guide(state) if guided else None,
             shared_row=t == 0 and start is None,
         )
-        actions = draw_actions(raw, mask, 0.0, temperature)
+        logp = masked_log_softmax(raw / temperature if temperature != 1.0 else raw, mask)
+        actions = invert_cdf(logp.exp())
         if t == env.max_steps:
             actions = torch.full_like(actions, stop)
-        logp = masked_log_softmax(raw / temperature, mask)
         log_pf[active] += logp.gather(1, actions.unsqueeze(1)).squeeze(1).double()
         stops = actions == stop
         if bool(stops.any()):

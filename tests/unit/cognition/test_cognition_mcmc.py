@@ -16,6 +16,7 @@ from emily.cognition import mcmc as mcmc_module
 from emily.cognition.data import synthetic_linear_gaussian
 from emily.cognition.envs import DAGHypotheses
 from emily.cognition.envs.dag import structural_hamming_distance
+from emily.cognition.equivalence import is_acyclic
 from emily.cognition.exact import ExactEvaluator
 from emily.cognition.mcmc import MCMCSamples, StructureMCMC, masks_to_adjacency
 from emily.cognition.metrics import edge_marginal_error, empirical_distribution, jensen_shannon
@@ -34,21 +35,6 @@ def _bdeu(d: int, seed: int = 0) -> BDeuScore:
     codes[0], codes[1] = 0, 1  # no constant column
     codes[:, 1] = (codes[:, 0] + (rng.random(60) < 0.2)) % 3  # some dependence to find
     return BDeuScore(pd.DataFrame(codes))
-
-
-def _is_acyclic(adj: np.ndarray) -> bool:
-    """Kahn's algorithm, independent of the sampler's reachability search."""
-    indeg = adj.sum(0).astype(int)
-    ready = [j for j in range(adj.shape[0]) if indeg[j] == 0]
-    seen = 0
-    while ready:
-        i = ready.pop()
-        seen += 1
-        for j in np.flatnonzero(adj[i]):
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                ready.append(int(j))
-    return bool(seen == adj.shape[0])
 
 
 def _keys(env: DAGHypotheses, adjacency: np.ndarray) -> torch.Tensor:
@@ -158,7 +144,7 @@ def test_samples_are_dags_within_max_parents_with_their_scores(
     assert samples.steps == 3 * (50 + 101 * 20)
     assert 0 < samples.acceptance_rate < 1
     for adj, log_score in zip(samples.adjacency, samples.log_score, strict=True):
-        assert _is_acyclic(adj)
+        assert is_acyclic(adj)  # Kahn's algorithm, not the sampler's search
         assert not adj.diagonal().any()
         if max_parents is not None:
             assert adj.sum(0).max() <= max_parents
