@@ -6,19 +6,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
-from emily.core import InputError, ManualClock
+from emily.core import EmilyError, InputError, ManualClock
 from emily.ops.flags import (
     DEFAULT_FLAGS,
     GFLOWNET_V2_FLAG,
     FileFlagProvider,
     FlagStore,
+    _store,
     flags_path,
     install_flags,
+    lock_path,
     parse_flags,
     select_gflownet,
 )
@@ -211,3 +214,15 @@ def test_select_gflownet_through_the_openfeature_api(store: FlagStore) -> None:
         assert select_gflownet(client, **pick) == "V1"
     finally:
         api.clear_providers()
+
+
+def test_set_variant_waits_for_the_lock_and_names_it_when_it_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_store, "LOCK_TIMEOUT_S", 0.2)
+    path = tmp_path / "flags.yaml"
+    store = FlagStore(path, check_interval_s=0.0)
+    with FileLock(lock_path(path)), pytest.raises(EmilyError, match=r"\.flags\.yaml\.lock"):
+        store.set_variant("held", "on")  # another writer (here: this test) holds the lock
+    assert not path.exists()
+    assert store.set_variant("held", "on").default_variant == "on"  # released: it goes through

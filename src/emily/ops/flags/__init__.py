@@ -18,7 +18,7 @@ from emily.ops.flags._schema import (
     TargetingRule,
     evaluate,
 )
-from emily.ops.flags._store import FlagStore, flags_path, parse_flags
+from emily.ops.flags._store import FlagStore, flags_path, lock_path, parse_flags
 
 __all__ = [
     "DEFAULT_FLAGS",
@@ -36,6 +36,7 @@ __all__ = [
     "evaluate",
     "flags_path",
     "install_flags",
+    "lock_path",
     "parse_flags",
     "select_gflownet",
 ]

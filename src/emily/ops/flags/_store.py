@@ -5,6 +5,14 @@ file of a few hundred bytes at most once per ``check_interval_s`` (on the inject
 microseconds and works the same everywhere. A file that fails to parse or validate never
 replaces good flags: the store keeps serving the last good set and reports the error in
 ``last_error`` (and the log) until the file is fixed.
+
+Why a lock file: ``set_variant`` is a read-modify-write of the whole file, and its writers are
+``PUT /flags/{name}`` handlers on FastAPI's thread pool and ``emily flags set`` in another
+process. Without a lock the last writer wins and the other writers' flags vanish although each
+was told "done". ``filelock`` takes an OS lock (``flock``) on ``.flags.yaml.lock`` beside the
+file, which excludes other threads and other processes alike and is released by the kernel if
+its holder dies; the write itself stays a replace of a fully written temporary file, so a reader
+never sees half a file.
 """
 
 from __future__ import annotations
@@ -14,17 +22,22 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from emily.core import Clock, InputError, system_clock
+from emily.core import Clock, EmilyError, InputError, system_clock
 from emily.core.settings import EmilySettings, load_settings
 from emily.ops.flags._schema import DEFAULT_FLAGS, FlagsFile, FlagSpec
 
 log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT_S = 60.0
+"""How long ``set_variant`` waits for another writer before giving up (a write takes ms)."""
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -67,6 +80,11 @@ def flags_path(settings: EmilySettings | None = None) -> Path:
     return (settings or load_settings()).path("flags.yaml")
 
 
+def lock_path(path: Path) -> Path:
+    """The lock file every writer of the flags file ``path`` holds: ``.flags.yaml.lock``."""
+    return path.with_name(f".{path.name}.lock")
+
+
 class FlagStore:
     """The current flags, re-read from ``path`` when it changes.
 
@@ -93,10 +111,16 @@ class FlagStore:
         self._digest: str | None = None
         self._checked_at: float | None = None
         self.last_error: str | None = None
+        self._state = threading.Lock()  # reload's read-compare-update of the fields above
+        self._writer = FileLock(lock_path(path), timeout=LOCK_TIMEOUT_S)
         self.reload()
 
     def reload(self) -> bool:
         """Look at the file now; return whether the flags in force changed."""
+        with self._state:
+            return self._reload()
+
+    def _reload(self) -> bool:
         self._checked_at = self._clock.monotonic()
         try:
             raw = self.path.read_bytes()
@@ -141,7 +165,21 @@ class FlagStore:
         Raises:
             InputError: The file on disk is malformed (fix it first: nothing is overwritten),
                 the variant is not declared, or the percentage is out of range.
+            EmilyError: Another writer held the lock for ``LOCK_TIMEOUT_S`` seconds.
         """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._writer:  # held from the read to the replace: no other writer in between
+                return self._set_variant(key, variant, percent, enabled)
+        except Timeout:
+            raise EmilyError(
+                f"another writer has held {self._writer.lock_file} for over {LOCK_TIMEOUT_S:g} "
+                "s: check for a hung `emily flags set` and try again"
+            ) from None
+
+    def _set_variant(
+        self, key: str, variant: str, percent: float | None, enabled: bool | None
+    ) -> FlagSpec:
         self.reload()
         if self.last_error is not None:
             raise InputError(f"refusing to rewrite a malformed flags file: {self.last_error}")
@@ -171,11 +209,12 @@ class FlagStore:
 
     def _write(self, flags: FlagsFile) -> None:
         text = yaml.safe_dump(flags.model_dump(mode="json", exclude_none=True), sort_keys=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".flags-", suffix=".yaml")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())  # the replace must not publish unwritten bytes
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -3,16 +3,23 @@
 Everything but ``/healthz`` (and ``/metrics`` unless ``protect_metrics``) needs the bearer token
 of ``EMILY_HOME/api-token``. Handlers are plain ``def``: FastAPI runs them on its thread pool,
 so a reflex answer never blocks the event loop, and the runtime is already thread-safe.
+
+Every refusal is ``{"detail": "<one line>"}``: 400 for domain errors, 422 for a request that does
+not fit the schema (``invalid request: body.percent: Input should be a finite number``: where,
+then what is wrong and expected). The 422 line never echoes the input, which may be a value no
+encoder can write (``NaN``, a lone surrogate): ``StrictJsonRoute`` refuses those before any
+handler runs, and ``printable`` escapes any that reach a message.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from emily import __version__
@@ -46,6 +53,7 @@ from emily.runtime.api.remediation import (
     Remediator,
     log_path,
 )
+from emily.runtime.api.strict_json import StrictJsonRoute, printable
 from emily.runtime.loop import Answer, TriuneRuntime
 from emily.runtime.stimuli import Stimulus
 
@@ -56,7 +64,24 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "The request was understood but refused."},
     401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
     413: {"model": ErrorBody, "description": "The body is over the size limit."},
+    422: {"model": ErrorBody, "description": "The request does not fit the schema."},
 }
+_SHOWN_ERRORS = 10
+"""A 422 names this many problems (pydantic reports every one) and counts the rest."""
+
+
+def validation_message(errors: Sequence[Any]) -> str:
+    """One line for a ``RequestValidationError``: where and what, per problem; never the input
+    (it may not be encodable, and a secret or a megabyte of it does not belong in a reply)."""
+    parts = []
+    for error in errors[:_SHOWN_ERRORS]:
+        where = ".".join(str(part) for part in error.get("loc", ())) or "request"
+        what = str(error.get("msg", "invalid"))
+        cause = error.get("ctx", {}).get("error") if error.get("type") == "json_invalid" else None
+        parts.append(f"{where}: {what}" + (f" ({cause})" if isinstance(cause, str) else ""))
+    more = len(errors) - _SHOWN_ERRORS
+    line = "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    return printable(f"invalid request: {line}").replace("\n", " ")
 
 
 class ApiOptions(SovereignModel):
@@ -134,10 +159,14 @@ def create_app(
 
     @app.exception_handler(EmilyError)
     async def _emily_error(request: Request, exc: EmilyError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        return JSONResponse({"detail": printable(str(exc))}, status_code=400)
 
-    open_routes = APIRouter(tags=["operations"])
-    protected = APIRouter(dependencies=[auth], responses=_ERRORS)
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
+
+    open_routes = APIRouter(tags=["operations"], route_class=StrictJsonRoute)
+    protected = APIRouter(dependencies=[auth], responses=_ERRORS, route_class=StrictJsonRoute)
     metrics_router = protected if options.protect_metrics else open_routes
 
     @open_routes.get("/healthz")

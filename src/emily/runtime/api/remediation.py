@@ -10,8 +10,20 @@ Each alert rule in ``infra/prometheus/rules/emily.rules.yml`` that has a remedy 
 Every action is appended to ``EMILY_HOME/logs/remediation.jsonl`` (who, what, why, when, the
 alert's fingerprint and the value it replaced), counted in ``emily_remediation_actions_total``
 and reversible: the alert's ``resolved`` notification, or ``POST /remediation/{id}/revert``,
-puts the previous value back. A firing alert that is delivered again while its action is in
-force does nothing (Alertmanager re-sends on every ``repeat_interval``).
+withdraws it. A firing alert that is delivered again while its action is in force does nothing
+(Alertmanager re-sends on every ``repeat_interval``); a resolved alert nobody acted on is a no-op.
+
+What is in force is a function of the *set* of active actions, not of their order. Per kind of
+action the state before the first of its kind became active is kept as the baseline; with ``n``
+actions of a kind active, the gain is the baseline stepped up ``n`` times (capped), fallback is
+held (``n >= 1``) and the oscillator sits on its reference. When the last one goes, the baseline
+comes back. Undoing each action to its own ``previous`` value would be right only when alerts
+resolve in reverse order: two gain alerts resolved first-in first-out would leave the gain one
+step up with nothing active.
+
+The log line is written before the engines are touched (after serialising it, so text that is
+not valid Unicode is refused up front): an action is never in force without a line that says
+so, and a failed write leaves everything as it was.
 """
 
 from __future__ import annotations
@@ -21,9 +33,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from prometheus_client import Counter
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from emily.core import Clock, InputError
 from emily.nervous_system import AlphaOscillatoryAttention, NervousState, Regulator
@@ -43,6 +57,7 @@ MIN_GAIN_BASE = 0.1
 """A zero gain cannot be multiplied up, so a step starts from at least this."""
 
 Values = dict[str, float | str | None]
+ACTIONS = ("adjust_gain", "fallback_tier0", "recalibrate_phase")
 
 
 class NotFoundError(InputError):
@@ -73,8 +88,28 @@ def read_log(path: Path) -> list[RemediationRecord]:
     return records
 
 
+def stepped_gain(baseline: float, n: int) -> float:
+    """The gain with ``n`` ``adjust_gain`` actions in force over ``baseline``: ``n`` steps of
+    ``GAIN_STEP`` from at least ``MIN_GAIN_BASE``, capped at ``MAX_GAIN`` but never below the
+    baseline (an operator's gain above the cap is left alone)."""
+    if n == 0:
+        return baseline
+    return max(min(max(baseline, MIN_GAIN_BASE) * GAIN_STEP**n, MAX_GAIN), baseline)
+
+
+def _number(values: Values, key: str) -> float:
+    value = values.get(key)
+    if not isinstance(value, int | float):  # our own reading of an engine: cannot happen
+        raise TypeError(f"remediation baseline {key} is {value!r}, not a number")
+    return float(value)
+
+
+def _nothing() -> None:
+    """Nothing to do: the remaining actions' effect is already in force."""
+
+
 class Remediator:
-    """Applies, logs, counts and reverts remediation actions; safe to share across threads."""
+    """Applies, logs, counts and withdraws remediation actions; safe to share across threads."""
 
     def __init__(
         self,
@@ -94,6 +129,7 @@ class Remediator:
         self._new_id = new_id or (lambda: uuid.uuid4().hex[:12])
         self._lock = threading.Lock()
         self._active: dict[str, RemediationRecord] = {}  # by record id, in force in this process
+        self._baseline: dict[str, Values] = {}  # by action: the state before the first active one
         self._handled: set[tuple[str, str]] = set()  # (fingerprint, startsAt) already considered
 
     # -- queries ----------------------------------------------------------------------------
@@ -111,7 +147,13 @@ class Remediator:
     # -- the webhook ------------------------------------------------------------------------
 
     def handle(self, notification: AlertmanagerNotification) -> WebhookResult:
-        """Act on each alert of one notification (firing: apply once; resolved: revert)."""
+        """Act on each alert of one notification (firing: apply once; resolved: withdraw).
+
+        Raises:
+            InputError: the notification holds text that cannot be logged (a lone surrogate);
+                nothing of it is applied.
+        """
+        _check_encodable(notification)
         records: list[RemediationRecord] = []
         skipped: list[str] = []
         with self._lock:
@@ -138,43 +180,47 @@ class Remediator:
         if key in self._handled:
             skipped.append(f"{alert.fingerprint}: this firing was already handled")
             return
-        self._handled.add(key)
         who = f"alertmanager ({receiver})"
         why = f"alert {name} firing since {alert.startsAt}"
         if action is None:
+            self._handled.add(key)
             skipped.append(f"{alert.fingerprint}: alert {name} has no remediation label")
             return
-        apply = self._appliers().get(action)
-        if apply is None:
-            known = ", ".join(sorted(self._appliers()))
-            record = self._record(
-                who, action, f"{why}; unknown remediation {action!r} (known: {known})", alert
-            )
-            records.append(self._write(record.model_copy(update={"outcome": "ignored"})))
+        if action not in ACTIONS:
+            why = f"{why}; unknown remediation {action!r} (known: {', '.join(ACTIONS)})"
+            record = self._record(who, action, why, alert, outcome="ignored")
+            records.append(self._write(record))
+            self._handled.add(key)
             return
-        previous, applied = apply(f"alert {name} ({alert.fingerprint})")
+        previous = self._read(action)
+        baseline = self._baseline.get(action, previous)
+        applied, enact = self._fire(action, self._count(action) + 1, baseline, name, alert)
         record = self._record(who, action, why, alert, previous=previous, applied=applied)
+        records.append(self._write(record))  # first: never in force without a log line
+        self._handled.add(key)
+        self._baseline[action] = baseline
         self._active[record.id] = record
+        enact()
         self._counter.labels(action=action).inc()
-        records.append(self._write(record))
 
     def _on_resolved(
         self, alert: AlertmanagerAlert, records: list[RemediationRecord], skipped: list[str]
     ) -> None:
-        self._handled = {k for k in self._handled if k[0] != alert.fingerprint}
         active = self._active_for(alert.fingerprint)
         if active is None:
+            self._handled = {k for k in self._handled if k[0] != alert.fingerprint}
             skipped.append(f"{alert.fingerprint}: resolved, and no action of it is in force")
             return
         name = alert.labels.get("alertname")
         records.append(self._revert(active, "alertmanager", f"alert {name} resolved"))
+        self._handled = {k for k in self._handled if k[0] != alert.fingerprint}
 
     # -- explicit revert --------------------------------------------------------------------
 
     def revert(
         self, record_id: str, who: str, why: str = "reverted by request"
     ) -> RemediationRecord:
-        """Revert the action ``record_id`` now.
+        """Withdraw the action ``record_id`` now.
 
         Raises:
             NotFoundError: no action has that id.
@@ -194,60 +240,74 @@ class Remediator:
                 )
             return self._revert(active, who, why)
 
-    # -- actions ----------------------------------------------------------------------------
+    # -- actions: what is in force with n of a kind active over its baseline ----------------
 
-    def _appliers(self) -> dict[str, Callable[[str], tuple[Values, Values]]]:
+    def _count(self, action: str) -> int:
+        return sum(r.action == action for r in self._active.values())
+
+    def _read(self, action: str) -> Values:
+        """What ``action`` changes, as it is now (the baseline when none of its kind is active)."""
+        if action == "adjust_gain":
+            return {"alpha_power_gain": self._attention.alpha_power_gain}
+        if action == "fallback_tier0":
+            status = self._regulator.status()
+            return {"state": str(status.state), "forced_reason": status.forced_reason}
         return {
-            "adjust_gain": self._adjust_gain,
-            "fallback_tier0": self._fallback,
-            "recalibrate_phase": self._recalibrate,
-        }
-
-    def _fallback(self, reason: str) -> tuple[Values, Values]:
-        status = self._regulator.status()
-        ours = [r for r in self._active.values() if r.action == "fallback_tier0"]
-        # Under another of our fallbacks, the state to restore is the one before the first.
-        previous: Values = (
-            dict(ours[0].previous)
-            if ours
-            else {"state": str(status.state), "forced_reason": status.forced_reason}
-        )
-        self._regulator.force_fallback(reason)
-        return previous, {"state": str(self._regulator.state), "forced_reason": reason}
-
-    def _recalibrate(self, reason: str) -> tuple[Values, Values]:
-        previous: Values = {
             "frequency_hz": self._attention.frequency,
             "reference_frequency_hz": self._attention.reference_frequency,
         }
-        self._attention.recalibrate_phase()
-        return previous, {"frequency_hz": self._attention.frequency}
 
-    def _adjust_gain(self, reason: str) -> tuple[Values, Values]:
-        gain = self._attention.alpha_power_gain
-        new = min(max(gain, MIN_GAIN_BASE) * GAIN_STEP, MAX_GAIN)
-        self._attention.alpha_power_gain = max(new, gain)  # never lowers a gain set above MAX
-        return {"alpha_power_gain": gain}, {"alpha_power_gain": self._attention.alpha_power_gain}
+    def _fire(
+        self, action: str, n: int, baseline: Values, name: str | None, alert: AlertmanagerAlert
+    ) -> tuple[Values, Callable[[], None]]:
+        """The values in force once the ``n``-th action of a kind is applied, and how to get
+        there (fallback and recalibration are re-done: a new alert is a new cause)."""
+        if action == "adjust_gain":
+            return self._gain_to(stepped_gain(_number(baseline, "alpha_power_gain"), n))
+        if action == "fallback_tier0":
+            reason = f"alert {name} ({alert.fingerprint})"
 
-    def _undo(self, record: RemediationRecord, reason: str) -> None:
-        previous = record.previous
-        if record.action == "fallback_tier0":
-            others = [r for r in self._active.values() if r.action == "fallback_tier0"]
-            if others:  # another alert still wants fallback: keep holding it
-                return
-            forced = previous.get("forced_reason")
-            if isinstance(forced, str):
-                self._regulator.force_fallback(forced)
-            elif self._regulator.state is NervousState.FALLBACK:
-                self._regulator.release_fallback(reason)
-        elif record.action == "recalibrate_phase":
-            frequency = previous.get("frequency_hz")
-            if isinstance(frequency, float):
-                self._attention.frequency = frequency  # phase stays continuous: see ADR 0012
-        elif record.action == "adjust_gain":
-            gain = previous.get("alpha_power_gain")
-            if isinstance(gain, float):
-                self._attention.alpha_power_gain = gain
+            def force() -> None:
+                self._regulator.force_fallback(reason)
+
+            return {"state": str(NervousState.FALLBACK), "forced_reason": reason}, force
+        applied: Values = {"frequency_hz": self._attention.reference_frequency}
+        return applied, self._attention.recalibrate_phase
+
+    def _withdraw(
+        self, gone: RemediationRecord, baseline: Values, why: str
+    ) -> tuple[Values, Callable[[], None]]:
+        """The values in force once ``gone`` is withdrawn and the others of its kind remain."""
+        others = [r for r in self._active.values() if r.action == gone.action and r is not gone]
+        if gone.action == "adjust_gain":
+            return self._gain_to(stepped_gain(_number(baseline, "alpha_power_gain"), len(others)))
+        if gone.action == "fallback_tier0":
+            forced = (
+                others[-1].applied.get("forced_reason") if others else baseline.get("forced_reason")
+            )
+
+            def refallback() -> None:
+                if isinstance(forced, str):  # another alert's, or the operator's own, fallback
+                    self._regulator.force_fallback(forced)
+                elif self._regulator.state is NervousState.FALLBACK:
+                    self._regulator.release_fallback(why)
+
+            state = str(NervousState.FALLBACK) if others else baseline.get("state")
+            return {"state": state, "forced_reason": forced}, refallback
+        if others:  # still recalibrated: the oscillator stays on its reference
+            return self._read(gone.action), _nothing
+        frequency = _number(baseline, "frequency_hz")
+
+        def restore_frequency() -> None:
+            self._attention.frequency = frequency  # phase stays continuous: see ADR 0012
+
+        return dict(baseline), restore_frequency
+
+    def _gain_to(self, gain: float) -> tuple[Values, Callable[[], None]]:
+        def set_gain() -> None:
+            self._attention.alpha_power_gain = gain
+
+        return {"alpha_power_gain": gain}, set_gain
 
     # -- log --------------------------------------------------------------------------------
 
@@ -255,8 +315,8 @@ class Remediator:
         return next((r for r in self._active.values() if r.fingerprint == fingerprint), None)
 
     def _revert(self, record: RemediationRecord, who: str, why: str) -> RemediationRecord:
-        del self._active[record.id]
-        self._undo(record, why)
+        baseline = self._baseline[record.action]
+        applied, enact = self._withdraw(record, baseline, why)
         revert = RemediationRecord(
             id=self._new_id(),
             at=self._clock.now().isoformat(),
@@ -266,11 +326,16 @@ class Remediator:
             alertname=record.alertname,
             fingerprint=record.fingerprint,
             outcome="reverted",
-            previous=record.applied,
-            applied=record.previous,
+            previous=self._read(record.action),
+            applied=applied,
             reverts=record.id,
         )
-        return self._write(revert)
+        self._write(revert)  # first: the log never shows an action in force that is not
+        del self._active[record.id]
+        if not self._count(record.action):
+            del self._baseline[record.action]
+        enact()
+        return revert
 
     def _record(
         self,
@@ -279,6 +344,7 @@ class Remediator:
         why: str,
         alert: AlertmanagerAlert,
         *,
+        outcome: Literal["applied", "ignored"] = "applied",
         previous: Values | None = None,
         applied: Values | None = None,
     ) -> RemediationRecord:
@@ -290,15 +356,45 @@ class Remediator:
             why=why,
             alertname=alert.labels.get("alertname"),
             fingerprint=alert.fingerprint,
-            outcome="applied",
+            outcome=outcome,
             previous=previous or {},
             applied=applied or {},
         )
 
     def _write(self, record: RemediationRecord) -> RemediationRecord:
+        """Append ``record`` and fsync; serialised before the file is opened, so a record that
+        cannot be written leaves no torn line (and the caller has applied nothing yet)."""
+        try:
+            line = (record.model_dump_json() + "\n").encode("utf-8")
+        except PydanticSerializationError:
+            raise InputError(
+                f"remediation record for alert {record.alertname!r} holds text that is not "
+                "valid Unicode (a lone surrogate); nothing was applied; expected UTF-8 text"
+            ) from None
         self._log.parent.mkdir(parents=True, exist_ok=True)
-        with self._log.open("a", encoding="utf-8") as handle:
-            handle.write(record.model_dump_json() + "\n")
+        with self._log.open("ab") as handle:
+            handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
         return record
+
+
+def _check_encodable(notification: AlertmanagerNotification) -> None:
+    """Refuse a notification whose text cannot be written to the log, before acting on any of
+    its alerts: an alert applied but missing from the log would be an action nobody can see."""
+    for index, alert in enumerate(notification.alerts):
+        try:
+            alert.model_dump_json()
+        except PydanticSerializationError:
+            raise InputError(
+                f"alerts[{index}] (fingerprint {alert.fingerprint!r}) holds text that is not "
+                "valid Unicode (a lone surrogate in its labels or annotations); nothing was "
+                "applied; expected UTF-8 text"
+            ) from None
+    try:
+        notification.model_dump_json()
+    except PydanticSerializationError:
+        raise InputError(
+            "the notification holds text that is not valid Unicode (a lone surrogate); nothing "
+            "was applied; expected UTF-8 text"
+        ) from None
