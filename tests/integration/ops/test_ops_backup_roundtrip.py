@@ -102,13 +102,13 @@ def test_roundtrip_restores_identical_stores(home: Path) -> None:
     assert kinds["mlflow/mlflow.db"] == "sqlite"
     assert kinds["ops/decisions.db"] == "sqlite"
     assert kinds["."] == "files"
-    password = home / "backup" / "restic-password"
-    assert stat.S_IMODE(password.stat().st_mode) == 0o600
-    kept_password = password.read_bytes()
+    key = settings.key_file  # outside the home: losing the home keeps it (ADR 0016)
+    assert result.key_created
+    assert result.key_file == str(key)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert not (home / "backup" / "restic-password").exists()
     shutil.rmtree(home)
     home.mkdir()
-    (home / "backup").mkdir()
-    (home / "backup" / "restic-password").write_bytes(kept_password)
 
     restored = restore(settings, snapshot=result.snapshot_id, clock=ManualClock())
 
@@ -180,7 +180,7 @@ def test_failed_verification_leaves_live_home_untouched(home: Path) -> None:
     assert (home / "flags.yaml").read_text() == "live: true\n"
 
 
-def test_retention_and_check_run_after_each_backup(home: Path) -> None:
+def test_two_backups_the_same_day_both_survive_retention(home: Path) -> None:
     home.mkdir()
     (home / "flags.yaml").write_text("a: 1\n")
     settings = BackupSettings.from_env()
@@ -188,13 +188,29 @@ def test_retention_and_check_run_after_each_backup(home: Path) -> None:
     (home / "flags.yaml").write_text("a: 2\n")
     second = backup(settings)
 
-    kept = Restic(settings).snapshots()
+    kept = [str(s["id"]) for s in Restic(settings).snapshots()]
 
-    # keep-daily keeps the newest snapshot of each day: two taken today leave one
-    assert len(kept) == 1
-    assert str(kept[0]["id"]).startswith(second.snapshot_id)
+    # keep-daily alone kept one per day, so the afternoon backup deleted the morning one
+    assert len(kept) == 2
+    assert kept[0].startswith(first.snapshot_id)
+    assert kept[1].startswith(second.snapshot_id)
     assert first.checked
     assert second.checked
+
+
+def test_keep_last_bounds_same_day_snapshots(home: Path) -> None:
+    home.mkdir()
+    settings = BackupSettings.from_env(keep_last=2)
+    made = []
+    for i in range(3):
+        (home / "flags.yaml").write_text(f"a: {i}\n")
+        made.append(backup(settings).snapshot_id)
+
+    kept = [str(s["id"]) for s in Restic(settings).snapshots()]
+
+    assert len(kept) == 2
+    assert kept[0].startswith(made[1])
+    assert kept[1].startswith(made[2])
 
 
 def test_cli_backup_and_restore(home: Path, tmp_path: Path) -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from emily.core import InputError, ManualClock
+from emily.core import ConfigError, InputError, ManualClock
 from emily.instinct import LanceDBReflexStore, ReflexMemory
 from emily.ops.backup import (
     MANIFEST_NAME,
+    BackupKeyError,
     BackupManifest,
     BackupSettings,
     FalkorDBSnapshotter,
@@ -21,6 +21,7 @@ from emily.ops.backup import (
     Restic,
     ResticError,
     SQLiteSnapshotter,
+    backup,
     default_snapshotters,
     discover,
     stage,
@@ -126,25 +127,72 @@ def test_lancedb_copy_is_rolled_back_to_the_pinned_version(
 ) -> None:
     import lancedb
 
+    from emily.ops.backup import _lance
+
     table = lancedb.connect(str(home / "lancedb")).open_table("reflexive_memory")
     pinned = int(table.version)
-    real_copy = shutil.copytree
+    real_listing = _lance._listing
     wrote: list[bool] = []
 
-    def copy_then_write(src: Path, dst: Path, *args: Any, **kw: Any) -> Any:
-        out = real_copy(src, dst, *args, **kw)
-        if not wrote:  # a writer commits after the pin and the copy, before the roll-back
+    def write_after_the_pin(folder: Path) -> list[Path]:
+        if not wrote:  # a writer commits after the pin, before the folder is listed
             wrote.append(True)
             table.delete("true")
-            real_copy(src, dst, dirs_exist_ok=True)
-        return out
+        return real_listing(folder)
 
-    monkeypatch.setattr(shutil, "copytree", copy_then_write)
+    monkeypatch.setattr(_lance, "_listing", write_after_the_pin)
     record = LanceDBSnapshotter().snapshot(home / "lancedb", tmp_path / "lance")
 
     assert wrote
     assert table.count_rows() == 0
     assert record.versions == {"reflexive_memory": pinned}
+    assert record.counts["rows:reflexive_memory"] == 3
+
+
+def test_lancedb_copy_skips_a_writers_vanished_temporary_and_never_lists_it(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emily.ops.backup import _lance
+
+    folder = home / "lancedb" / "reflexive_memory.lance"
+    temporary = folder / "_transactions" / ".tmp-writer"
+    temporary.parent.mkdir(exist_ok=True)
+    temporary.write_bytes(b"in flight")
+    real_copy2 = shutil.copy2
+
+    def writer_finishes_first(src: Path, dst: Path) -> object:
+        if Path(src) == temporary:
+            temporary.unlink()  # the writer renames its temporary file away mid-copy
+        return real_copy2(src, dst)
+
+    monkeypatch.setattr(_lance.shutil, "copy2", writer_finishes_first)
+    record = LanceDBSnapshotter().snapshot(home / "lancedb", tmp_path / "lance")
+
+    assert not temporary.exists()
+    assert record.counts["rows:reflexive_memory"] == 3
+    assert "reflexive_memory.lance/_transactions/.tmp-writer" not in record.files
+
+
+def test_lancedb_copy_missing_a_file_of_the_pinned_version_is_made_again(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cleanup that removes a data file of the pinned version mid-copy is caught and redone."""
+    from emily.ops.backup import _lance
+
+    real_copy = _lance._copy_listed
+    attempts: list[int] = []
+
+    def cleanup_races_the_first_copy(files: list[Path], source: Path, staged: Path) -> None:
+        attempts.append(1)
+        data = [f for f in files if f.parent.name == "data"]
+        real_copy(
+            [f for f in files if f not in data[:1]] if len(attempts) == 1 else files, source, staged
+        )
+
+    monkeypatch.setattr(_lance, "_copy_listed", cleanup_races_the_first_copy)
+    record = LanceDBSnapshotter().snapshot(home / "lancedb", tmp_path / "lance")
+
+    assert len(attempts) == 2
     assert record.counts["rows:reflexive_memory"] == 3
 
 
@@ -176,24 +224,58 @@ def test_restic_wrapper_reports_missing_summary_and_snapshot(
         restic.restore("abc", home)
 
 
-def test_a_live_tables_vanishing_temporary_file_does_not_fail_the_copy(
+def test_settings_read_the_home_from_emily_toml(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from emily.ops.backup import _lance
+    config = tmp_path / "emily.toml"
+    config.write_text(f'home = "{tmp_path / "from-toml"}"\n')
+    monkeypatch.delenv("EMILY_HOME", raising=False)
+    monkeypatch.setenv("EMILY_CONFIG", str(config))
+    monkeypatch.delenv("EMILY_BACKUP_REPO", raising=False)
 
-    source = tmp_path / "t.lance"
-    (source / "_transactions").mkdir(parents=True)
-    (source / "data.lance").write_bytes(b"committed")
-    temporary = source / "_transactions" / ".tmp-writer"
-    temporary.write_bytes(b"in flight")
-    real_copy2 = shutil.copy2
+    settings = BackupSettings.from_env()
 
-    def writer_finishes_first(src: str, dst: str) -> object:
-        if src == str(temporary):
-            temporary.unlink()  # the writer removes its temporary file mid-copy
-        return real_copy2(src, dst)
+    assert settings.home == tmp_path / "from-toml"
+    assert settings.repository == str(tmp_path / "from-toml.backups")
+    assert settings.key_file == tmp_path / "from-toml.backup-key"
 
-    monkeypatch.setattr(_lance.shutil, "copy2", writer_finishes_first)
-    _lance._copy_live_tree(source, tmp_path / "copy")
-    assert (tmp_path / "copy" / "data.lance").read_bytes() == b"committed"
-    assert not (tmp_path / "copy" / "_transactions" / ".tmp-writer").exists()
+
+@pytest.fixture
+def bare_home(_isolated_home: Path) -> Path:
+    """This test's EMILY_HOME, not created."""
+    return _isolated_home
+
+
+def test_an_empty_home_is_not_backed_up(bare_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # restic is never reached
+    with pytest.raises(ConfigError, match=r"nothing to back up: EMILY_HOME .* does not exist"):
+        backup(BackupSettings.from_env())
+    (bare_home / "backup").mkdir(parents=True)  # only what a backup skips
+    with pytest.raises(ConfigError, match="holds no stores or files; expected the folder"):
+        backup(BackupSettings.from_env())
+
+
+def test_keep_last_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMILY_BACKUP_KEEP_LAST", "3")
+    assert BackupSettings.from_env(Path("/data/emily")).keep_last == 3
+    assert BackupSettings.from_env(Path("/data/emily"), keep_last=5).keep_last == 5
+    monkeypatch.setenv("EMILY_BACKUP_KEEP_LAST", "zero")
+    with pytest.raises(ConfigError, match="EMILY_BACKUP_KEEP_LAST='zero' is invalid"):
+        BackupSettings.from_env(Path("/data/emily"))
+    monkeypatch.delenv("EMILY_BACKUP_KEEP_LAST")
+    assert BackupSettings.from_env(Path("/data/emily")).keep_last == 10
+
+
+def test_no_key_is_one_line_saying_how_to_supply_it(
+    bare_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "EMILY_BACKUP_PASSWORD_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    restic = Restic(BackupSettings.from_env())
+    assert not restic.has_key
+    with pytest.raises(BackupKeyError, match="pass --password-file PATH") as missing:
+        restic.require_key()
+    assert "\n" not in str(missing.value)
+    with pytest.raises(BackupKeyError, match="does not exist; expected the key file kept"):
+        Restic(BackupSettings.from_env(password_file=bare_home / "nope"))
+    assert not BackupSettings.from_env().key_file.exists()

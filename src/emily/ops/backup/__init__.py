@@ -3,7 +3,9 @@
 Each engine is staged by its own safe method (SQLite online backup, a pinned LanceDB table
 version, FalkorDB's own ``SAVE``, checksummed copies for plain files), described in a manifest
 with checksums and counts, and backed up with restic; ``restore`` verifies a restored snapshot
-against that manifest before it replaces the live home.
+against that manifest before it replaces the live home. The key that opens the repository
+lives outside the home (``<EMILY_HOME>.backup-key`` or a file the operator names), so a lost
+home can be restored (ADR 0016).
 
 Example:
     >>> from emily.ops.backup import BackupSettings, backup, restore  # doctest: +SKIP
@@ -15,6 +17,7 @@ Example:
 from emily.ops.backup._falkor import FalkorDBSnapshotter
 from emily.ops.backup._lance import LanceDBSnapshotter
 from emily.ops.backup._models import (
+    KEEP_LAST,
     MANIFEST_NAME,
     BackupManifest,
     BackupResult,
@@ -24,7 +27,7 @@ from emily.ops.backup._models import (
     StoreRecord,
     VerifyReport,
 )
-from emily.ops.backup._restic import RETENTION, Restic, ResticError
+from emily.ops.backup._restic import RETENTION, BackupKeyError, Restic, ResticError
 from emily.ops.backup._service import (
     RestoreVerificationError,
     backup,
@@ -32,13 +35,16 @@ from emily.ops.backup._service import (
     discover,
     restore,
     stage,
+    stop_graph_servers,
     verify_tree,
 )
 from emily.ops.backup._snapshotters import Snapshotter, SQLiteSnapshotter
 
 __all__ = [
+    "KEEP_LAST",
     "MANIFEST_NAME",
     "RETENTION",
+    "BackupKeyError",
     "BackupManifest",
     "BackupResult",
     "BackupSettings",
@@ -58,5 +64,6 @@ __all__ = [
     "discover",
     "restore",
     "stage",
+    "stop_graph_servers",
     "verify_tree",
 ]

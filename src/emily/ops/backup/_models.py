@@ -15,10 +15,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from emily.core import SovereignModel
+from emily.core import ConfigError, SovereignModel
 
 MANIFEST_NAME = "emily-backup-manifest.json"
 MANIFEST_FORMAT = 1
+KEEP_LAST = 10  # newest snapshots kept whatever their day (retention's --keep-last)
 
 
 class StoreRecord(SovereignModel):
@@ -72,11 +73,16 @@ class VerifyReport(SovereignModel):
 
 
 class BackupResult(SovereignModel):
-    """What ``backup`` did: the snapshot id, the manifest, and whether ``restic check`` passed."""
+    """What ``backup`` did: the snapshot id, the manifest, whether ``restic check`` passed,
+    and which key file unlocks the repository (``key_created``: this run wrote it, so the
+    operator must now keep a copy of it away from this machine; see ADR 0016).
+    """
 
     snapshot_id: str
     manifest: BackupManifest
     checked: bool
+    key_file: str | None = None
+    key_created: bool = False
 
 
 class RestoreResult(SovereignModel):
@@ -89,15 +95,20 @@ class RestoreResult(SovereignModel):
 
 
 class BackupSettings(SovereignModel):
-    """Where backups go and how they are unlocked.
+    """Where backups go, how they are unlocked and how many are kept.
 
     Attributes:
-        home: EMILY_HOME being backed up.
+        home: EMILY_HOME being backed up: ``home`` of ``emily.core.settings.load_settings()``
+            (the ``EMILY_HOME`` variable, else ``home`` in ``emily.toml``, else ``./.emily``).
         repository: restic repository: a folder or any restic backend URL (``EMILY_BACKUP_REPO``).
             Default ``<EMILY_HOME>.backups`` beside the home: a backup inside the folder it
             protects would be lost with it.
-        password_file: restic password file; ``RESTIC_PASSWORD_FILE`` or a generated
-            ``EMILY_HOME/backup/restic-password`` (mode 0600) when ``RESTIC_PASSWORD`` is unset.
+        password_file: The key file named by the operator (``--password-file``,
+            ``EMILY_BACKUP_PASSWORD_FILE`` or ``RESTIC_PASSWORD_FILE``). Unset: ``RESTIC_PASSWORD``,
+            else :attr:`key_file` (ADR 0016).
+        keep_last: Retention keeps the newest ``keep_last`` snapshots whatever their day, on top
+            of the daily/weekly/monthly/yearly ones (``EMILY_BACKUP_KEEP_LAST``, default 10), so
+            a second backup the same day never deletes the first.
         append_only: The repository refuses deletes (``rest-server --append-only``, ``rclone
             serve restic --append-only``; ``EMILY_BACKUP_APPEND_ONLY=1``): backups skip
             ``forget --prune``, which such a server rejects; retention runs on the server side.
@@ -106,19 +117,66 @@ class BackupSettings(SovereignModel):
     home: Path
     repository: str
     password_file: Path | None = None
+    keep_last: int = Field(default=KEEP_LAST, ge=1)
     append_only: bool = False
 
+    @property
+    def key_file(self) -> Path:
+        """Default key file ``<EMILY_HOME>.backup-key``: beside the home, never inside it.
+
+        Outside the home so that losing the home (the disaster a backup is for) does not lose
+        the key, and outside the snapshot because a key stored in the repository it opens is
+        useless. A copy away from this machine is still the operator's job (ADR 0016).
+        """
+        return self.home.parent / f"{self.home.name}.backup-key"
+
+    @property
+    def legacy_key_file(self) -> Path:
+        """Where releases before ADR 0016 generated the key (inside the home, not backed up)."""
+        return self.home / "backup" / "restic-password"
+
     @classmethod
-    def from_env(cls, home: Path | None = None) -> BackupSettings:
-        """Read EMILY_HOME, EMILY_BACKUP_REPO, EMILY_BACKUP_APPEND_ONLY and RESTIC_PASSWORD_FILE."""
-        resolved = (home or Path(os.environ.get("EMILY_HOME", ".emily"))).absolute()
+    def from_env(
+        cls,
+        home: Path | None = None,
+        *,
+        repository: str | None = None,
+        password_file: Path | None = None,
+        keep_last: int | None = None,
+    ) -> BackupSettings:
+        """Settings from the project's settings and the ``EMILY_BACKUP_*`` variables.
+
+        The home comes from ``load_settings()`` (so ``home = ...`` in ``emily.toml`` counts, as
+        for every other command); explicit arguments win over the variables.
+        """
+        if home is None:
+            from emily.core.settings import load_settings
+
+            home = load_settings().home
+        resolved = home.expanduser().absolute()
         default_repo = str(resolved.parent / f"{resolved.name}.backups")
-        repo = os.environ.get("EMILY_BACKUP_REPO") or default_repo
-        pw = os.environ.get("RESTIC_PASSWORD_FILE")
+        repo = repository or os.environ.get("EMILY_BACKUP_REPO") or default_repo
+        pw = (
+            password_file
+            or os.environ.get("EMILY_BACKUP_PASSWORD_FILE")
+            or os.environ.get("RESTIC_PASSWORD_FILE")
+        )
         append_only = os.environ.get("EMILY_BACKUP_APPEND_ONLY", "").lower() in ("1", "true", "yes")
         return cls(
             home=resolved,
             repository=repo,
-            password_file=Path(pw) if pw else None,
+            password_file=Path(pw).expanduser().absolute() if pw else None,
+            keep_last=keep_last if keep_last is not None else _keep_last_from_env(),
             append_only=append_only,
         )
+
+
+def _keep_last_from_env() -> int:
+    raw = os.environ.get("EMILY_BACKUP_KEEP_LAST", "").strip()
+    if not raw:
+        return KEEP_LAST
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(
+            f"EMILY_BACKUP_KEEP_LAST={raw!r} is invalid: expected a whole number of snapshots >= 1"
+        )
+    return int(raw)

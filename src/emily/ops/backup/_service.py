@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from emily.core import Clock, EmilyError, system_clock
+from emily.core import Clock, ConfigError, EmilyError, system_clock
 from emily.ops.backup._falkor import FalkorDBSnapshotter
 from emily.ops.backup._lance import LanceDBSnapshotter
 from emily.ops.backup._models import (
@@ -28,13 +28,14 @@ from emily.ops.backup._models import (
     VerifyReport,
 )
 from emily.ops.backup._restic import Restic
+from emily.ops.backup._restore_record import RestoreRecord, write_restore_record
 from emily.ops.backup._snapshotters import (
     Snapshotter,
     SQLiteSnapshotter,
     sha256_file,
 )
 
-SKIPPED = frozenset({"backup"})  # the restic password: useless inside the repository it opens
+SKIPPED = frozenset({"backup"})  # restore bookkeeping and a pre-ADR-0016 key (useless inside)
 FILES_KIND = "files"
 RESTORED_MANIFEST = "restored-manifest.json"
 # live state, not data: SQLite side files (the online backup folds them in), sockets, pids
@@ -179,22 +180,39 @@ def backup(
 ) -> BackupResult:
     """Snapshot EMILY_HOME into the restic repository, apply retention, run ``restic check``.
 
-    Retention is skipped for an append-only repository (it cannot delete); ``restic check``
-    only reads, so it runs on every kind.
+    A home with nothing in it (missing, empty, or only ``backup/``) raises ``ConfigError``
+    before the repository is touched: it nearly always means the wrong home (``EMILY_HOME``
+    unset and ``emily.toml`` not read), and a "successful" empty snapshot would let the
+    operator believe the data was protected. Retention is skipped for an append-only
+    repository (it cannot delete); ``restic check`` only reads, so it runs on every kind.
     """
     cfg = settings or BackupSettings.from_env()
+    found = list(snapshotters) if snapshotters is not None else default_snapshotters()
+    stores, plain = discover(cfg.home, found)
+    if not stores and not plain:
+        state = "does not exist" if not cfg.home.is_dir() else "holds no stores or files"
+        raise ConfigError(
+            f"nothing to back up: EMILY_HOME {cfg.home} {state}; expected the folder Emily runs "
+            "with (set EMILY_HOME, or home in emily.toml)"
+        )
     restic = Restic(cfg)
     restic.ensure_repository()
     staged = _staging(cfg.home, "backup-staging")
     try:
-        manifest = stage(cfg.home, staged, clock or system_clock(), snapshotters)
+        manifest = stage(cfg.home, staged, clock or system_clock(), found)
         snapshot_id = restic.backup(staged)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     if not cfg.append_only:
         restic.forget()
     restic.check(read_data=read_data)
-    return BackupResult(snapshot_id=snapshot_id, manifest=manifest, checked=True)
+    return BackupResult(
+        snapshot_id=snapshot_id,
+        manifest=manifest,
+        checked=True,
+        key_file=str(restic.key_file) if restic.key_file is not None else None,
+        key_created=restic.key_created,
+    )
 
 
 def restore(
@@ -209,22 +227,39 @@ def restore(
 
     The snapshot is restored and (with ``verify``) checked beside the home first; on a
     mismatch ``RestoreVerificationError`` is raised and the live home is untouched. On success
-    the current home moves to ``<EMILY_HOME>.pre-restore-<timestamp>`` (never deleted).
+    the current home moves to ``<EMILY_HOME>.pre-restore-<timestamp>`` (never deleted), after
+    its embedded FalkorDB server is stopped (else it would keep serving, and writing to, the
+    home set aside). Restore needs the repository's key and never makes one
+    (``BackupKeyError`` says how to give it).
     """
     cfg = settings or BackupSettings.from_env()
     restic = Restic(cfg)
-    stamp = (clock or system_clock()).now().strftime("%Y%m%dT%H%M%S%f")
+    restic.require_key()  # never a new key here: it could not open the repository
+    tick = clock or system_clock()
+    stamp = tick.now().strftime("%Y%m%dT%H%M%S%f")
     target = _staging(cfg.home, f"restore-{stamp}")
     snapshot_id, root = restic.restore(snapshot, target)
     report = verify_tree(root, snapshotters) if verify else VerifyReport(stores=0, mismatches=[])
     if not report.ok:
         raise RestoreVerificationError(report, target)
     keep = cfg.home / "backup"
-    if keep.is_dir():  # the restic password stays with the live home
+    if keep.is_dir():  # restore bookkeeping (and a pre-ADR-0016 key) stay with the live home
         shutil.copytree(keep, root / "backup", dirs_exist_ok=True)
     (root / "backup").mkdir(exist_ok=True)
     (root / MANIFEST_NAME).replace(root / "backup" / RESTORED_MANIFEST)
+    if verify:  # `emily report` reads this instead of saying "not measured"
+        write_restore_record(
+            root,
+            RestoreRecord(
+                snapshot_id=snapshot_id,
+                verified_at=tick.now(),
+                stores=report.stores,
+                mismatches=len(report.mismatches),
+                by="emily restore",
+            ),
+        )
     previous: Path | None = None
+    stop_graph_servers(cfg.home)  # real time: a process's exit, not a timestamp
     if cfg.home.exists():
         previous = _staging(cfg.home, f"pre-restore-{stamp}")
         cfg.home.rename(previous)
@@ -237,3 +272,29 @@ def restore(
         previous_home=str(previous) if previous else None,
         report=report,
     )
+
+
+def stop_graph_servers(home: Path, clock: Clock | None = None, timeout_s: float = 60.0) -> None:
+    """Stop every embedded FalkorDB server running on a ``falkordb`` folder under ``home``.
+
+    ``kill_server_hard`` is the public way to stop a server this process did not start; the
+    embedded server runs with ``appendfsync always`` (ADR 0007), so every acknowledged write
+    is already in its AOF and the home set aside loses nothing.
+    """
+    from emily.memory._falkor_server import kill_server_hard
+
+    tick = clock or system_clock()
+    if not home.is_dir():
+        return
+    for state in sorted(home.rglob("server.json")):
+        folder = state.parent
+        if folder.name != "falkordb":
+            continue
+        deadline = tick.monotonic() + timeout_s
+        while kill_server_hard(folder) is not None:
+            if tick.monotonic() >= deadline:
+                raise EmilyError(
+                    f"the FalkorDB server of {folder} did not stop within {timeout_s:.0f} s; "
+                    "stop it (see server.json) and run emily restore again"
+                )
+            tick.sleep(0.05)
