@@ -108,7 +108,14 @@ app.command("sample")(cognition_commands.sample)
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turning deliberate errors into one clear line."""
+    """Console-script entry point: run the app, turning deliberate errors into one clear line.
+
+    The umask is set first so that every file any command (or a server it starts) creates
+    under ``EMILY_HOME`` is private (see ``emily.core.private_files``).
+    """
+    from emily.core.private_files import use_private_umask
+
+    use_private_umask()
     try:
         app()
     except EmilyError as exc:

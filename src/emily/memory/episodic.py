@@ -264,9 +264,7 @@ def connect_falkordb(
         return FalkorDB.from_url(settings.falkordb_url), None
     server = EmbeddedFalkorDB(settings.path("falkordb"), clock=clock)
     address = server.start()
-    if address.unix_socket:
-        return FalkorDB(unix_socket_path=address.unix_socket), server
-    return FalkorDB(host="127.0.0.1", port=address.port or 0), server
+    return FalkorDB(unix_socket_path=address.unix_socket), server
 
 
 def open_episodic(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import shutil
 import socket
+import stat
 import sys
 import uuid
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from emily.core.models import SovereignModel
+from emily.core.private_files import exposed
 from emily.core.settings import EmilySettings
 
 MIN_PYTHON = (3, 11)
@@ -77,7 +80,7 @@ def check_home_writable(settings: EmilySettings) -> CheckResult:
     home = settings.home
     probe = home / f".doctor-{uuid.uuid4().hex}"
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as exc:
@@ -90,6 +93,32 @@ def check_home_writable(settings: EmilySettings) -> CheckResult:
             f"or make it writable: mkdir -p {home} && chmod u+rwx {home}",
         )
     return CheckResult(name="home", ok=True, required=True, detail=f"EMILY_HOME={home} writable")
+
+
+def check_home_private(settings: EmilySettings) -> CheckResult:
+    """Nothing under the home is open to group or others (it holds Emily's memory).
+
+    A warning, not a failure: Emily creates everything private (umask 077), so what this finds
+    was left by an older version or copied in by hand, and the fix is one command.
+    """
+    home = settings.home
+    loose = exposed(home)
+    if not loose:
+        return CheckResult(
+            name="home:private",
+            ok=True,
+            required=False,
+            detail=f"only the owner can read {home}" if home.exists() else "not created yet",
+        )
+    first, mode = loose[0]
+    return CheckResult(
+        name="home:private",
+        ok=False,
+        required=False,
+        detail=f"{len(loose)} path(s) under EMILY_HOME are open to group/others, "
+        f"e.g. {first} ({stat.filemode(mode)})",
+        fix=f"chmod -R go-rwx {shlex.quote(str(home))}",
+    )
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -231,6 +260,7 @@ def check_bus(_: EmilySettings) -> CheckResult:
 SINGLE_CHECKS: tuple[Check, ...] = (
     check_python,
     check_home_writable,
+    check_home_private,
     check_free_disk,
     check_graph_store,
     check_vector_store,

@@ -151,11 +151,10 @@ def test_a_second_process_reuses_a_live_server(settings: EmilySettings) -> None:
 
 
 def test_server_by_url_uses_the_same_code_path(tmp_path: Path) -> None:
-    server = EmbeddedFalkorDB(tmp_path / "srv" / ("x" * 120))  # too long for a socket: TCP
+    server = EmbeddedFalkorDB(tmp_path / "srv" / ("x" * 120))  # a socket path past the limit
     address = server.start()
-    assert address.port is not None
     try:
-        settings = load_settings(falkordb_url=f"redis://127.0.0.1:{address.port}")
+        settings = load_settings(falkordb_url=f"unix://{address.unix_socket}")
         memory = open_episodic(settings)
         memory.record_episodes(make(3))
         assert memory.count() == 3

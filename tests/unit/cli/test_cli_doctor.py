@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,50 @@ def test_bad_setting_is_one_clear_line(
     err = capsys.readouterr().err
     assert "EMILY_LATENCY_BUDGET_MS='fast' is invalid" in err
     assert "Traceback" not in err
+
+
+@pytest.fixture
+def restore_umask() -> Iterator[None]:
+    """Tests here change the process umask (as ``main`` does); put it back afterwards."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)
+
+
+def _check(output: str, name: str) -> dict[str, object]:
+    found: dict[str, object] = next(c for c in json.loads(output)["checks"] if c["name"] == name)
+    return found
+
+
+@pytest.mark.usefixtures("restore_umask")
+def test_doctor_warns_when_home_is_readable_by_others(tmp_path: Path) -> None:
+    home = tmp_path / "emily-home"
+    (home / "journal").mkdir(parents=True, mode=0o700)
+    home.chmod(0o700)
+    outbox = home / "journal" / "outbox.sqlite3"
+    outbox.write_bytes(b"episodes")
+    outbox.chmod(0o644)
+    os.umask(0o077)  # what `main` sets, so the doctor's own probes stay private
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    found = _check(result.output, "home:private")
+    assert found["ok"] is False
+    assert found["required"] is False
+    assert str(outbox) in str(found["detail"])
+    assert found["fix"] == f"chmod -R go-rwx {home}"
+
+    outbox.chmod(0o600)
+    again = _check(runner.invoke(app, ["doctor", "--json"]).output, "home:private")
+    assert again["ok"] is True, again
+
+
+@pytest.mark.usefixtures("restore_umask")
+def test_main_makes_new_files_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    os.umask(0o022)
+    monkeypatch.setattr("sys.argv", ["emily", "version"])
+    with pytest.raises(SystemExit) as excinfo:
+        main()
+    assert excinfo.value.code == 0
+    current = os.umask(0o022)
+    assert current == 0o077

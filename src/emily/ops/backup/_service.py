@@ -277,11 +277,10 @@ def restore(
 def stop_graph_servers(home: Path, clock: Clock | None = None, timeout_s: float = 60.0) -> None:
     """Stop every embedded FalkorDB server running on a ``falkordb`` folder under ``home``.
 
-    ``kill_server_hard`` is the public way to stop a server this process did not start; the
-    embedded server runs with ``appendfsync always`` (ADR 0007), so every acknowledged write
-    is already in its AOF and the home set aside loses nothing.
+    SIGTERM first (Redis flushes its AOF, which matters under ``appendfsync everysec``), SIGKILL
+    if it lingers, so the home set aside loses nothing.
     """
-    from emily.memory._falkor_server import kill_server_hard
+    from emily.memory._falkor_server import stop_server
 
     tick = clock or system_clock()
     if not home.is_dir():
@@ -291,7 +290,7 @@ def stop_graph_servers(home: Path, clock: Clock | None = None, timeout_s: float 
         if folder.name != "falkordb":
             continue
         deadline = tick.monotonic() + timeout_s
-        while kill_server_hard(folder) is not None:
+        while stop_server(folder, tick) is not None:
             if tick.monotonic() >= deadline:
                 raise EmilyError(
                     f"the FalkorDB server of {folder} did not stop within {timeout_s:.0f} s; "
