@@ -7,8 +7,11 @@ The lead wires these into the main app (``app.add_typer(migrate_app, name="migra
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +19,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from emily.core.settings import load_settings
+
+if TYPE_CHECKING:
+    from emily.core.settings import EmilySettings
+    from emily.memory.stores import Memory
 
 migrate_app = typer.Typer(
     name="migrate",
@@ -98,11 +105,11 @@ def sleep(
     """Sleep consolidation: episodes → reflexes and semantic memory (durable, resumable)."""
     from emily.memory.stores import open_memory
 
-    with open_memory(load_settings()) as memory, Progress(console=console) as bar:
-        task = bar.add_task("consolidating", total=None)
-        report = memory.consolidation(min_confirmations=min_confirmations).run(
-            lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    settings = load_settings()
+    threading.Thread(target=_warm_sentence_model, name="emily-sleep-warm", daemon=True).start()
+    with open_memory(settings) as memory, _sleep_progress() as progress:
+        _route_to_home_schema(memory, settings)
+        report = memory.consolidation(min_confirmations=min_confirmations).run(progress)
     if as_json:
         typer.echo(report.model_dump_json())
     else:
@@ -110,6 +117,45 @@ def sleep(
             f"consolidated {report.episodes} episodes in {report.groups} groups "
             f"({report.runs} run(s)); reflexes promoted: {report.reflexes}"
         )
+
+
+def _warm_sentence_model() -> None:
+    """Load the sentence model while the graph server starts: both take seconds on a resume
+    (3,000 episodes: ~7 s each, measured by benchmarks/recovery.py), and they need not queue."""
+    from emily.memory.embedding import SentenceEmbedder
+
+    with suppress(Exception):  # a failure here is raised, with its reason, at the first embed
+        SentenceEmbedder().embed(["warm-up"])
+
+
+@contextmanager
+def _sleep_progress() -> Iterator[Callable[[int, int], None]]:
+    """A bar on a terminal; piped, one plain line per change (each durable step), on stdout,
+    so a log or a supervisor sees the run advance (``sleep: 4,000/10,000 episodes ...``)."""
+    if console.is_terminal:
+        with Progress(console=console) as bar:
+            task = bar.add_task("consolidating", total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    shown: list[tuple[int, int]] = []
+
+    def line(done: int, total: int) -> None:
+        if not shown or shown[-1] != (done, total):
+            shown.append((done, total))
+            typer.echo(f"sleep: {done:,}/{total:,} episodes consolidated")
+
+    yield line
+
+
+def _route_to_home_schema(memory: Memory, settings: EmilySettings) -> None:
+    """Promote into the table a schema'd home answers from, with its encoder: ``emily run`` and
+    ``emily serve`` read ``reflexes_<schema>_v<N>``, never ``reflexive_memory``."""
+    from emily.runtime.reflex_models import table_for
+    from emily.runtime.schema_store import SchemaStore
+
+    home = SchemaStore(settings.home).current()
+    if home is not None:
+        memory.reflexes.route_to_home(table_for(home, "exemplar"), home.features)
 
 
 def ingest(

@@ -17,6 +17,7 @@ key, so the numeric parts of a record are one gather instead of a lookup and an 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -27,30 +28,48 @@ from emily.instinct._errors import NonFiniteValueError
 from emily.instinct._hdc import Packed, n_bytes, random_hv, seeded_rng
 
 LEVEL_BLOCK = 256  # levels built per step: a (256, D) bit block in flight
+ITEM_CACHE = 4096  # item vectors a codebook keeps (5 MB at D = 10,000), least recently used go
 
 
 class ItemMemory:
-    """Symbol -> random hypervector, derived on demand and cached.
+    """Symbol -> random hypervector, derived on demand, the most recently used ones cached.
+
+    The cache is an LRU of at most ``cache_size`` vectors: an open vocabulary (every code point
+    of a text, every value of a free categorical column) would otherwise keep ``D / 8`` bytes per
+    symbol ever seen, without bound (issue 16: +517 MB after ~400 KB of text). Evicting is safe
+    because a vector is a function of ``(seed, namespace, symbol)``: re-deriving it gives the
+    same bits.
 
     Args:
         dim: Dimension in bits (multiple of 8).
         seed: Codebook seed (``EMILY_SEED``).
         namespace: Separates codebooks that share symbols (feature names vs. categories).
+        cache_size: Most vectors kept (``None``: no bound, for closed vocabularies only).
     """
 
-    def __init__(self, dim: int, seed: int = 0, namespace: str = "item") -> None:
+    def __init__(
+        self,
+        dim: int,
+        seed: int = 0,
+        namespace: str = "item",
+        *,
+        cache_size: int | None = ITEM_CACHE,
+    ) -> None:
         n_bytes(dim)
+        if cache_size is not None and cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0 or None, got {cache_size}")
         self.dim = dim
         self.seed = seed
         self.namespace = namespace
-        self._cache: dict[str, Packed] = {}
+        self._cached = functools.lru_cache(maxsize=cache_size)(self._frozen)
 
     def __getitem__(self, symbol: str) -> Packed:
-        hv = self._cache.get(symbol)
-        if hv is None:
-            hv = self.derive(symbol)
-            hv.flags.writeable = False  # shared by every caller: nobody may edit it
-            self._cache[symbol] = hv
+        hv: Packed = self._cached(symbol)
+        return hv
+
+    def _frozen(self, symbol: str) -> Packed:
+        hv = self.derive(symbol)
+        hv.flags.writeable = False  # shared by every caller: nobody may edit it
         return hv
 
     def derive(self, symbol: str) -> Packed:
@@ -59,7 +78,8 @@ class ItemMemory:
         return random_hv(self.dim, seeded_rng(self.seed, f"{self.namespace}/{symbol}"))
 
     def __len__(self) -> int:
-        return len(self._cache)
+        """Vectors held in the cache now (at most ``cache_size``)."""
+        return self._cached.cache_info().currsize
 
 
 class LevelCodebook:

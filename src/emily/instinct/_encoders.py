@@ -35,9 +35,18 @@ from emily.instinct._errors import (
     SchemaDriftError,
     UnknownFeatureError,
 )
-from emily.instinct._hdc import DEFAULT_DIM, Packed, bundle, n_bytes, permute, tie_vector
+from emily.instinct._hdc import (
+    DEFAULT_DIM,
+    Packed,
+    bundle,
+    derived_tie,
+    n_bytes,
+    permute,
+    tie_vector,
+)
 
-CATEGORY_CACHE = 4096  # bound categorical parts an encoder keeps, least recently used dropped
+CODEBOOK_CACHE = 4096  # derived vectors each of an encoder's caches keeps (LRU; issue 16)
+TEXT_CHUNK = 1024  # n-grams of a text counted at once: bounded transient memory for long texts
 GATHER_BYTES = 2 << 20  # unpacked parts of a batch gathered at once (about a core's L2 cache)
 _PLAIN_NUMBERS = frozenset({float, int})
 
@@ -78,6 +87,9 @@ class StimulusEncoder:
         dim: Dimension in bits (``EMILY_HDC_DIM``).
         seed: Codebook seed (``EMILY_SEED``).
         ngram: n of the text encoder's character n-grams.
+        cache_size: Derived vectors each cache keeps (characters, their rotations, categorical
+            parts), least recently used dropped; ``D / 8`` bytes each. Memory stays bounded
+            over open vocabularies, and the bits do not depend on it (everything re-derives).
 
     Example:
         >>> enc = StimulusEncoder(StimulusSchema(features={"light": NumericFeature(low=0, high=1)}))
@@ -92,15 +104,18 @@ class StimulusEncoder:
         dim: int = DEFAULT_DIM,
         seed: int = 0,
         ngram: int = 3,
+        cache_size: int = CODEBOOK_CACHE,
     ) -> None:
         n_bytes(dim)
         if ngram < 1:
             raise ValueError(f"ngram must be >= 1, got {ngram}")
+        if cache_size < 1:
+            raise ValueError(f"cache_size must be >= 1, got {cache_size}")
         self.schema, self.dim, self.seed, self.ngram = schema, dim, seed, ngram
-        self._keys = ItemMemory(dim, seed, "feature")
-        self._values = ItemMemory(dim, seed, "category")
-        self._chars = ItemMemory(dim, seed, "char")
-        self._rotated: dict[tuple[str, int], Packed] = {}
+        self._keys = ItemMemory(dim, seed, "feature", cache_size=None)  # the schema's names
+        self._values = ItemMemory(dim, seed, "category", cache_size=0)  # see _category_parts
+        self._chars = ItemMemory(dim, seed, "char", cache_size=cache_size)
+        self._rotated = functools.lru_cache(maxsize=cache_size)(self._rotate)
         features = sorted(schema.features.items()) if schema else []
         self._names = frozenset(name for name, _ in features)
         codebooks = {
@@ -114,7 +129,7 @@ class StimulusEncoder:
                              if isinstance(spec, CategoricalFeature)]  # fmt: skip
         keys = [self._keys[name] for name in self._numeric]
         self._bound = BoundLevels(dim, list(codebooks.values()), keys)  # the codebooks' bytes
-        self._category_part = _category_parts(self._keys, self._values)
+        self._category_part = _category_parts(self._keys, self._values, cache_size)
         self._tie_bits = np.unpackbits(tie_vector(dim))
         described = schema.model_dump_json() if schema else "null"
         digest = hashlib.sha256(f"{dim}|{seed}|{ngram}|{described}".encode()).hexdigest()
@@ -202,22 +217,41 @@ class StimulusEncoder:
         return values, parts
 
     def encode_text(self, text: str) -> Packed:
-        """Bundle of the text's character n-grams (texts shorter than n: one short gram)."""
+        """Bundle of the text's character n-grams (texts shorter than n: one short gram).
+
+        The grams are counted :data:`TEXT_CHUNK` at a time (per-bit counts and their parity,
+        which is all :func:`bundle` needs, ties included), so a long text costs a bounded
+        ``TEXT_CHUNK x D`` bits in flight rather than ``D / 8`` bytes per character.
+        """
         if not text:
             raise EmptyStimulusError("empty text: expected at least one character")
         n = min(self.ngram, len(text))
-        grams = []
-        for start in range(len(text) - n + 1):
-            gram = self._chars[text[start + n - 1]]
-            for offset in range(1, n):
-                gram = gram ^ self._rotated_char(text[start + n - 1 - offset], offset)
-            grams.append(gram)
-        return bundle(np.stack(grams), self.dim)
+        total = len(text) - n + 1
+        if total <= TEXT_CHUNK:
+            return bundle(np.stack([self._gram(text, i, n) for i in range(total)]), self.dim)
+        counts = np.zeros(self.dim, dtype=np.int64)
+        parity = np.zeros(self.dim // 8, dtype=np.uint8)
+        for first in range(0, total, TEXT_CHUNK):
+            grams = np.stack(
+                [self._gram(text, i, n) for i in range(first, min(first + TEXT_CHUNK, total))]
+            )
+            counts += np.unpackbits(grams, axis=1).sum(axis=0, dtype=np.int64)
+            parity ^= np.bitwise_xor.reduce(grams, axis=0)
+        twice = 2 * counts  # bundle's rule: over half, and a tie takes derived_tie's bit
+        tie = np.unpackbits(derived_tie(parity[np.newaxis], self.dim)) == 1
+        packed: Packed = np.packbits((twice > total) | ((twice == total) & tie))
+        return packed
 
-    def _rotated_char(self, char: str, offset: int) -> Packed:
-        hv = self._rotated.get((char, offset))
-        if hv is None:
-            hv = self._rotated[(char, offset)] = permute(self._chars[char], self.dim, offset)
+    def _gram(self, text: str, start: int, n: int) -> Packed:
+        """``rho^(n-1)(c_1) XOR ... XOR rho^0(c_n)`` of the n-gram at ``start``."""
+        gram = self._chars[text[start + n - 1]]
+        for offset in range(1, n):
+            gram = gram ^ self._rotated(text[start + n - 1 - offset], offset)
+        return gram
+
+    def _rotate(self, char: str, offset: int) -> Packed:
+        hv = permute(self._chars[char], self.dim, offset)
+        hv.flags.writeable = False  # cached: shared by every gram that holds it
         return hv
 
     def level_resolution(self, feature: str) -> float:
@@ -259,12 +293,14 @@ def _checked_category(name: str, spec: CategoricalFeature, value: object) -> str
     return value
 
 
-def _category_parts(keys: ItemMemory, values: ItemMemory) -> Callable[[str, str], Packed]:
-    """``key XOR item(name=value)`` of a categorical feature, behind an LRU of
-    :data:`CATEGORY_CACHE` vectors: an open vocabulary costs bounded memory (issue 16), as the
-    items are derived afresh (:meth:`ItemMemory.derive`), not kept by the item memory."""
+def _category_parts(
+    keys: ItemMemory, values: ItemMemory, cache_size: int
+) -> Callable[[str, str], Packed]:
+    """``key XOR item(name=value)`` of a categorical feature, behind an LRU of ``cache_size``
+    vectors: an open vocabulary costs bounded memory (issue 16), as the items are derived
+    afresh (:meth:`ItemMemory.derive`), not kept by the item memory."""
 
-    @functools.lru_cache(maxsize=CATEGORY_CACHE)
+    @functools.lru_cache(maxsize=cache_size)
     def part(name: str, value: str) -> Packed:
         hv = keys[name] ^ values.derive(f"{name}={value}")
         hv.flags.writeable = False  # shared by every record that carries it

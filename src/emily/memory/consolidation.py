@@ -11,6 +11,13 @@ unfinished step. That step may have half-run before the kill, so every write in 
 upsert with a deterministic id (``reflex:<stimulus>``, ``summary:<run>:<stimulus>``,
 ``hypothesis:<key>``, ``stimulus:<key>``) and marking episodes is idempotent: re-running a
 step changes nothing it already did. Hence: no memory lost, none duplicated.
+
+Progress is read from the workflow's own step records (DBOS's SQLite), not from the graph: a
+poll used to count every episode twice (all, then consolidated) five times a second, and the
+single-threaded graph server spent that time away from the workflow's own queries, more so
+the larger the graph. The step outputs give exact figures too: ``done`` rises once per
+finished step (so ``emily sleep`` prints a line per step when piped), and a resumed run counts
+the steps recorded before the kill at once.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from emily.memory.reflexive import ReflexSink
 from emily.memory.semantic import SemanticMemory
 
 WORKFLOW = "emily_sleep_consolidation"
+EXTRACT_STEP = "emily_sleep_extract"
+CONSOLIDATE_STEP = "emily_sleep_consolidate"
 APP_VERSION = "emily-memory-consolidation-1"
 
 
@@ -64,7 +73,7 @@ class ConsolidationReport(SovereignModel):
     semantic_records: int
 
 
-@DBOS.step(name="emily_sleep_extract")
+@DBOS.step(name=EXTRACT_STEP)
 def _extract(cutoff_us: int) -> list[list[Any]]:
     cutoff = from_micros(cutoff_us)
     groups: dict[str, list[str]] = {}
@@ -74,7 +83,7 @@ def _extract(cutoff_us: int) -> list[list[Any]]:
 
 
 @DBOS.step(
-    name="emily_sleep_consolidate",
+    name=CONSOLIDATE_STEP,
     retries_allowed=True,
     max_attempts=5,
     interval_seconds=0.5,
@@ -202,6 +211,7 @@ class SleepConsolidation:
         min_confirmations: Confirmations needed to promote a stimulus→response pair.
         chunk_episodes: Episodes per durable step (smaller: less redone after a crash).
         clock: Injectable clock (cutoff, timestamps, progress polling).
+        poll_s: Seconds between progress polls while a run is in flight.
     """
 
     def __init__(
@@ -214,8 +224,10 @@ class SleepConsolidation:
         min_confirmations: int = 3,
         chunk_episodes: int = 2000,
         clock: Clock | None = None,
+        poll_s: float = 0.2,
     ) -> None:
         self.settings = settings
+        self.poll_s = poll_s
         self.min_confirmations = min_confirmations
         self.chunk_episodes = chunk_episodes
         self.clock = clock or system_clock()
@@ -223,21 +235,30 @@ class SleepConsolidation:
         _RUNTIME = _Runtime(episodic, semantic, reflexes, self.clock)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> ConsolidationReport:
-        """Resume interrupted runs, then consolidate up to now; ``progress(done, total)``."""
+        """Resume interrupted runs, then consolidate up to now.
+
+        ``progress(done, total)`` is called about every ``poll_s`` and after each run: episodes
+        consolidated by this call's runs (steps recorded before a kill included) out of the
+        episodes they extracted; ``total`` grows when a new run has extracted its episodes.
+        """
         launch_dbos(self.settings)
-        rt = _rt()
-        total = rt.episodic.count(consolidated=False)
-        start_done = rt.episodic.count(consolidated=True)
         results = []
-        pending = DBOS.list_workflows(name=WORKFLOW, status=["PENDING", "ENQUEUED"])
+        pending = DBOS.list_workflows(
+            name=WORKFLOW,
+            status=["PENDING", "ENQUEUED"],
+            app_version=APP_VERSION,  # DBOS recovers only its own version's runs
+            load_input=False,
+            load_output=False,
+        )
         handles: list[Any] = [DBOS.retrieve_workflow(w.workflow_id) for w in pending]
         cutoff = to_micros(self.clock.now())
+        counted = [0, 0]  # (done, total) of the runs already finished in this call
         for handle in handles:
-            results.append(self._wait(handle, progress, total, start_done))
+            results.append(self._wait(handle, progress, counted))
         handle = DBOS.start_workflow(
             consolidate_workflow, cutoff, self.chunk_episodes, self.min_confirmations
         )
-        results.append(self._wait(handle, progress, total, start_done))
+        results.append(self._wait(handle, progress, counted))
         return ConsolidationReport(
             runs=len(results),
             episodes=sum(r["episodes"] for r in results),
@@ -250,15 +271,38 @@ class SleepConsolidation:
         self,
         handle: Any,
         progress: Callable[[int, int], None] | None,
-        total: int,
-        start_done: int,
+        counted: list[int],
     ) -> dict[str, int]:
+        """Wait for one run, reporting its progress from its recorded steps."""
+        workflow_id = handle.get_workflow_id()
+        total: int | None = None
         while handle.get_status().status in ("PENDING", "ENQUEUED"):
             if progress is not None:
-                done = _rt().episodic.count(consolidated=True) - start_done
-                progress(min(done, total), total)
-            self.clock.sleep(0.2)
+                total, done = _step_progress(workflow_id, total)
+                progress(counted[0] + done, counted[1] + (total or 0))
+            self.clock.sleep(self.poll_s)
         result: dict[str, int] = json.loads(handle.get_result())
+        counted[0] += result["episodes"]
+        counted[1] += result["episodes"]
         if progress is not None:
-            progress(total, total)
+            progress(counted[0], counted[1])
         return result
+
+
+def _step_progress(workflow_id: str, total: int | None) -> tuple[int | None, int]:
+    """(episodes extracted, episodes consolidated) of a run, from DBOS's step records.
+
+    The extract step (the first) holds every episode id: it is read once (``total`` given back
+    in), and later polls skip it (``offset=1``) to read only the small step outputs after it.
+    """
+    if total is None:
+        first = DBOS.list_workflow_steps(workflow_id, limit=1)
+        if not first or first[0]["function_name"] != EXTRACT_STEP or first[0]["output"] is None:
+            return None, 0  # not extracted yet
+        total = sum(len(ids) for _, ids in first[0]["output"])
+    done = sum(
+        int(step["output"][0])
+        for step in DBOS.list_workflow_steps(workflow_id, offset=1)
+        if step["function_name"] == CONSOLIDATE_STEP and isinstance(step["output"], list)
+    )
+    return total, done
