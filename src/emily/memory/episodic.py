@@ -111,6 +111,12 @@ class EpisodicMemory:
             except redis.ResponseError as exc:
                 if "already indexed" not in str(exc):
                     raise
+        for statement in q.DROP_INDEXES:
+            try:
+                self._query(statement)
+            except redis.ResponseError as exc:
+                if "unable to drop index" not in str(exc).lower():
+                    raise
 
     def ping(self) -> bool:
         """Whether the graph store answers now (never raises)."""

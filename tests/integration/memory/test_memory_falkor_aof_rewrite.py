@@ -134,3 +134,30 @@ def test_a_slow_first_replay_is_waited_for_not_killed(settings: EmilySettings) -
             memory.close()
     finally:
         server.stop()
+
+
+def test_pending_episodes_survive_a_restart_from_the_rdb_base(settings: EmilySettings) -> None:
+    """Consolidation finds its work after a restart that loads the graph from the RDB base.
+
+    FalkorDB's range index on a boolean property answers nothing after an RDB load (the 10k
+    recovery benchmark found `emily sleep` had "nothing to consolidate" in a home of 10,000
+    unconsolidated episodes), so the store must not depend on one.
+    """
+    far = T0 + timedelta(days=365)
+    _write(settings)
+    assert _base(settings.path("falkordb"))[1].read_bytes()[:5] == b"REDIS"
+    memory = open_episodic(settings)
+    try:
+        pending = memory.pending(far)
+        assert len(pending) == N
+        memory.mark_consolidated([episode_id for episode_id, _ in pending[:1_000]])
+        memory._client.connection.bgrewriteaof()
+    finally:
+        memory.close()
+    memory = open_episodic(settings)
+    try:
+        assert len(memory.pending(far)) == N - 1_000
+        assert memory.count(consolidated=True) == 1_000
+        assert memory.count(consolidated=False) == N - 1_000
+    finally:
+        memory.close()
