@@ -45,27 +45,9 @@ def resolve_schema(
     for a home without one, inferred from ``source`` and stored (``require_labels``: only if
     ``source`` has labelled stimuli, so a forgotten ``--label`` leaves nothing behind). Raises
     when there is none."""
-    store = SchemaStore(settings.home)
-    current = store.current()
-    if schema_file is not None:
-        given = load_schema_file(schema_file)
-        if current is None:
-            saved = store.save(given)
-            console.print(f"schema: stored {escape(str(schema_file))} as {_named(saved)}")
-            return saved
-        if (given.name, given.version, given.features) != (
-            current.name,
-            current.version,
-            current.features,
-        ):
-            raise InputError(
-                f"--schema {schema_file} ({_named(given)}) is not the home's current schema "
-                f"({_named(current)}, from {current.source}); use the home's schema, or a fresh "
-                "EMILY_HOME for different data"
-            )
-        return current
-    if current is not None:
-        return current
+    given, new = chosen_schema(settings, schema_file=schema_file)
+    if given is not None:
+        return store_schema(settings, given, console, origin=schema_file) if new else given
     if source is None:
         raise InputError(
             f"{settings.home} has no schema yet; expected one: run `emily schema infer FILE` or "
@@ -86,9 +68,46 @@ def resolve_schema(
             f"{source}: no stimulus has a {label or LABEL!r} label{hint}; expected labelled "
             "stimuli to learn from. Nothing was stored: the home still has no schema"
         )
-    saved = store.save(schema)
+    return store_schema(settings, schema, console)
+
+
+def chosen_schema(
+    settings: EmilySettings, *, schema_file: Path | None
+) -> tuple[HomeSchema | None, bool]:
+    """The schema a command will read with, *before* anything is stored, and whether it still
+    has to be stored (:func:`store_schema`): ``schema_file`` for a home that has none (``True``),
+    the home's current one (``False``), or ``(None, True)``: the home has none, so it is to be
+    inferred from the data. A ``schema_file`` other than the home's current schema is refused."""
+    current = SchemaStore(settings.home).current()
+    if schema_file is None:
+        return current, current is None
+    given = load_schema_file(schema_file)
+    if current is None:
+        return given, True
+    if (given.name, given.version, given.features) != (
+        current.name,
+        current.version,
+        current.features,
+    ):
+        raise InputError(
+            f"--schema {schema_file} ({_named(given)}) is not the home's current schema "
+            f"({_named(current)}, from {current.source}); use the home's schema, or a fresh "
+            "EMILY_HOME for different data"
+        )
+    return current, False
+
+
+def store_schema(
+    settings: EmilySettings, schema: HomeSchema, console: Console, *, origin: Path | None = None
+) -> HomeSchema:
+    """Store ``schema`` as the home's current one and say so (``origin``: the ``--schema`` file
+    it came from; else it was just inferred, and a label-like feature column is warned about)."""
+    saved = SchemaStore(settings.home).save(schema)
+    if origin is not None:
+        console.print(f"schema: stored {escape(str(origin))} as {_named(saved)}")
+        return saved
     console.print(
-        f"schema: inferred {_named(saved)} from {escape(str(source))} and stored it in "
+        f"schema: inferred {_named(saved)} from {escape(saved.source)} and stored it in "
         f"{escape(str(settings.home))} (`emily schema show`); later files are read with it"
     )
     warn_if_label_is_a_feature(saved, console)

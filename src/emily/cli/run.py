@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,12 +13,8 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from emily.cli._home_data import (
-    DEFAULT_SCHEMA_NAME,
-    load_schema_file,
-    resolve_schema,
-    warn_if_label_is_a_feature,
-)
+from emily.cli._home_data import load_schema_file
+from emily.cli._run_input import RunInput, read_file, read_stream, scan_stdin
 from emily.core import Clock, InputError, system_clock
 from emily.core.settings import EmilySettings, load_settings
 from emily.instinct import REFLEX_TABLE, NumericFeature, StimulusSchema
@@ -33,36 +28,35 @@ from emily.runtime.builder import (
 from emily.runtime.bus import BusStimuli, ZenohBus
 from emily.runtime.champion import DEFAULT_MODEL, choose_cognition
 from emily.runtime.display import render
+from emily.runtime.journal import JournalStatus
 from emily.runtime.loop import Learning, TriuneRuntime
 from emily.runtime.reflex_models import ModelKind, ReflexModels, table_for
-from emily.runtime.schema_store import (
-    ConformStats,
-    HomeSchema,
-    SchemaStore,
-    conform,
-    infer_home_schema,
-)
+from emily.runtime.schema_store import ConformStats, HomeSchema, SchemaStore
 from emily.runtime.stimuli import (
     LABEL,
     Stimulus,
     demo_dataset,
     demo_stream,
-    read_csv,
-    read_jsonl,
     read_path,
+    stimuli_of,
 )
 from emily.runtime.timeline import DEFAULT_FILE_RATE, StreamTimeline
+from emily.runtime.validate_input import InputPolicy, OnError, default_rejects_path
 
 console = Console()
-SCHEMA_SAMPLE = 256
 FLUSH_TIMEOUT_S = 30.0
+EXIT_HELD = 3
+"""Exit status of a run whose episodes are held in the journal outbox (the graph store was
+unreachable): nothing is lost, the next run replays them, but the run did not finish its job."""
 
 
 def open_source(
     path: str | None, demo: bool, seed: int, bus_in: BusStimuli | None, label: str = LABEL
 ) -> tuple[Iterator[Stimulus], str]:
     """The stimuli of the bus, the demo, standard input (``-``: CSV unless a line opens with
-    ``{``) or a file, with a name for messages; ``label`` names the label column."""
+    ``{``) or a file, with a name for messages; ``label`` names the label column. The first bad
+    line stops with its ``source:line`` (``emily publish`` reads this way; ``emily run`` checks
+    input itself, see ``emily.cli._run_input``)."""
     if bus_in is not None:
         if demo or path is not None:
             raise InputError("--bus-in reads stimuli from the bus: give no SOURCE and no --demo")
@@ -70,11 +64,7 @@ def open_source(
     if demo:
         return demo_stream(demo_dataset(), seed=seed), "demo"
     if path is None or path == "-":
-        head = sys.stdin.readline()
-        rest = sys.stdin
-        if not head.lstrip().startswith("{"):  # JSON lines open with an object; else CSV
-            return read_csv(chain([head], rest), "<stdin>", label=label), "stdin"
-        return read_jsonl(chain([head], rest), "<stdin>", label=label), "stdin"
+        return stimuli_of(scan_stdin(label)), "stdin"
     return read_path(Path(path), label=label), path
 
 
@@ -174,6 +164,25 @@ def run(
             "instead of SOURCE; ends at the publisher's end marker or --limit.",
         ),
     ] = False,
+    on_error: Annotated[
+        OnError,
+        typer.Option(
+            "--on-error",
+            help="A bad line (unreadable, or not the home's schema): stop: a file is checked "
+            "whole before anything is stored, and the first bad line exits 2 as FILE:LINE: "
+            "reason with nothing stored; skip: bad lines go to the rejects file and the rest "
+            "runs. Standard input and the bus are checked stimulus by stimulus (stop ends the "
+            "run there, after what came before).",
+        ),
+    ] = "stop",
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="With --on-error skip: write each bad line here as JSON lines {source, line, "
+            "reason} (default EMILY_HOME/rejects/STEM.rejects.jsonl).",
+        ),
+    ] = None,
 ) -> None:
     """Run stimuli through nervous system → instinct → cognition, learning reflexes from labels.
 
@@ -188,8 +197,22 @@ def run(
     Files are read with the home's schema (the first file fixes it; `emily schema show`).
     Cognition starts from models:/MODEL@champion when one models the same features (see
     `emily models`), else it trains the variant the enable_gflownet_v2 flag selects.
+
+    Bad input (see --on-error): a file is checked line by line before anything is stored.
+    Exit status: 0 done; 2 bad input or options (one line: FILE:LINE: what, and what was
+    expected); 3 done, but episodes are held in the journal outbox because the graph store
+    was unreachable (nothing is lost: the next run replays them once the store answers).
     """
     console = Console(stderr=as_json)  # with --json, stdout holds only the JSON line
+    if demo and source is not None:
+        raise InputError(
+            f"--demo streams the built-in wine data, so SOURCE {source!r} would be ignored; "
+            "expected either --demo or SOURCE"
+        )
+    if bus_in and (demo or source is not None):
+        raise InputError("--bus-in reads stimuli from the bus: give no SOURCE and no --demo")
+    if rejects is not None and on_error != "skip":
+        raise InputError("--rejects is where --on-error skip writes bad lines; add --on-error skip")
     settings = load_settings()
     clock = system_clock()
     if demo:
@@ -202,6 +225,7 @@ def run(
         gate=gate, out_file=out_file, as_json=as_json, label=label, schema_file=schema_file,
         reflexes=reflexes, threshold=threshold, learn=learn, cognition=cognition,
         live=live and not as_json, model=model, journal=journal, publish=bus, bus_in=bus_in,
+        on_error=on_error, rejects=rejects,
     )  # fmt: skip
     session = ZenohBus(settings.zenoh_endpoint, "listen") if (bus or bus_in) else None
     try:
@@ -233,6 +257,8 @@ class _Options:
     journal: bool
     publish: bool
     bus_in: bool
+    on_error: OnError
+    rejects: Path | None
 
 
 @dataclass(frozen=True)
@@ -248,36 +274,13 @@ class _Plan:
     note: str
 
 
-def _plan(
-    settings: EmilySettings,
-    options: _Options,
-    first: list[Stimulus],
-    clock: Clock,
-    console: Console,
-) -> _Plan:
-    if options.demo:
+def _plan(settings: EmilySettings, options: _Options, schema: HomeSchema | None) -> _Plan:
+    """The reflex table, threshold and cognition features the stream is answered with: the
+    demo's own, else those of the home's ``schema`` and its latest (or chosen) reflex model."""
+    if schema is None:
         dataset = demo_dataset()
         return _Plan(None, demo_schema(dataset), f"{REFLEX_TABLE}_demo", None, True,
                      list(DEMO_FEATURES), "demo reflexes")  # fmt: skip
-    path = Path(options.source) if options.replay and options.source else None
-    store = SchemaStore(settings.home)
-    if path is None and options.schema_file is None and store.current() is None:
-        schema = store.save(
-            infer_home_schema(first, name=DEFAULT_SCHEMA_NAME, source="<stream>",
-                              label_column=options.label or LABEL, clock=clock)
-        )  # fmt: skip
-        console.print(f"schema: inferred {schema.name} v{schema.version} from the first "
-                      f"{len(first):,} stimuli and stored it (`emily schema show`)")  # fmt: skip
-        warn_if_label_is_a_feature(schema, console)
-    else:
-        schema = resolve_schema(
-            settings,
-            path,
-            label=options.label,
-            schema_file=options.schema_file,
-            clock=clock,
-            console=console,
-        )
     card = ReflexModels(settings.home).active(schema, options.reflexes)
     numeric = [k for k, v in (schema.features.features if schema.features else {}).items()
                if isinstance(v, NumericFeature)]  # fmt: skip
@@ -297,6 +300,36 @@ def _plan(
     return _Plan(schema, schema.features, card.table, card.threshold, teaches, features, note)
 
 
+def _input(
+    settings: EmilySettings,
+    options: _Options,
+    incoming: BusStimuli | None,
+    policy: InputPolicy,
+    stats: ConformStats,
+    clock: Clock,
+    console: Console,
+) -> RunInput | None:
+    """The checked stimuli of the file, standard input or the bus (``None`` for the demo)."""
+    if options.demo:
+        return None
+    label = _label_column(settings, options)
+    if options.replay and options.source is not None:
+        return read_file(settings, Path(options.source), label=label,
+                         schema_file=options.schema_file, limit=options.limit, policy=policy,
+                         stats=stats, clock=clock, console=console)  # fmt: skip
+    return read_stream(settings, incoming, label=label, schema_file=options.schema_file,
+                       limit=options.limit, policy=policy, stats=stats, clock=clock,
+                       console=console)  # fmt: skip
+
+
+def _policy(settings: EmilySettings, options: _Options) -> InputPolicy:
+    if options.on_error == "stop":
+        return InputPolicy("stop")
+    name = "<bus>" if options.bus_in else options.source or "<stdin>"
+    name = "<stdin>" if name == "-" else name
+    return InputPolicy("skip", options.rejects or default_rejects_path(settings.home, name))
+
+
 def _run(
     settings: EmilySettings,
     clock: Clock,
@@ -305,21 +338,32 @@ def _run(
     console: Console,
 ) -> None:
     incoming = BusStimuli(session) if options.bus_in and session is not None else None
-    stream, name = open_source(
-        options.source, options.demo, settings.seed, incoming, _label_column(settings, options)
-    )
-    stream = islice(stream, options.limit) if options.limit else stream
-    first = [] if options.demo else list(islice(stream, SCHEMA_SAMPLE))
-    if not options.demo and not first:
-        raise InputError(f"{name}: no stimuli")
-    plan = _plan(settings, options, first, clock, console)
-    console.print(f"reflexes: {plan.note}")
+    policy = _policy(settings, options)
+    try:
+        _run_checked(settings, clock, session, options, console, incoming, policy)
+    finally:
+        policy.close()
+
+
+def _run_checked(
+    settings: EmilySettings,
+    clock: Clock,
+    session: ZenohBus | None,
+    options: _Options,
+    console: Console,
+    incoming: BusStimuli | None,
+    policy: InputPolicy,
+) -> None:
     stats = ConformStats()
-    stimuli: Iterator[Stimulus] = chain(first, stream)
-    if plan.schema is not None:
-        schema = plan.schema
-        stimuli = (stats.add(conform(s, schema, where=f"{name} stimulus {i}")).stimulus
-                   for i, s in enumerate(stimuli, 1))  # fmt: skip
+    given = _input(settings, options, incoming, policy, stats, clock, console)
+    plan = _plan(settings, options, given.schema if given else None)
+    console.print(f"reflexes: {plan.note}")
+    stimuli: Iterator[Stimulus]
+    if given is None:
+        stimuli = demo_stream(demo_dataset(), seed=settings.seed, limit=options.limit)
+        name = "demo"
+    else:
+        stimuli, name = given.stimuli, given.name
     choice = (
         choose_cognition(settings, plan.features, clock, name=options.model)
         if options.cognition
@@ -377,7 +421,7 @@ def _run(
                     view.update(render(runtime, tally.n, clock.monotonic() - start))
             view.update(render(runtime, tally.n, clock.monotonic() - start))
         if runtime.journal is not None:
-            runtime.journal.flush(timeout_s=FLUSH_TIMEOUT_S)
+            runtime.journal.flush(timeout_s=FLUSH_TIMEOUT_S, until_durable=True)
         if runtime.bus is not None:
             runtime.bus.drain(attempts=20)
     finally:
@@ -387,7 +431,9 @@ def _run(
     elapsed = clock.monotonic() - start
     if not options.live and not options.as_json:
         console.print(render(runtime, tally.n, elapsed))
-    _report(console, runtime, tally, stats, settings, name, options, incoming, elapsed)
+    _report(console, runtime, tally, stats, settings, name, options, incoming, policy, elapsed)
+    if runtime.journal is not None and runtime.journal.pending:
+        raise typer.Exit(EXIT_HELD)
 
 
 def _label_column(settings: EmilySettings, options: _Options) -> str:
@@ -427,6 +473,7 @@ def _report(
     name: str,
     options: _Options,
     incoming: BusStimuli | None,
+    policy: InputPolicy,
     elapsed: float,
 ) -> None:
     console.print()
@@ -437,6 +484,12 @@ def _report(
     console.print(tally.describe(runtime, gate=options.gate))
     if stats.records:
         console.print(f"conform: {stats.summary()}")
+    if policy.skipped:
+        console.print(
+            f"[yellow]skipped[/yellow] {policy.skipped:,} bad "
+            f"{'line' if policy.skipped == 1 else 'lines'} (line and reason of each in "
+            f"{policy.rejects})"
+        )
     cognition = _cognition_summary(runtime)
     if runtime.cognition is not None:
         best = "; ".join(
@@ -462,13 +515,9 @@ def _report(
         )
     if runtime.journal is not None:
         status = runtime.journal.status()
-        kept = (
-            f"; [yellow]{status.pending:,} pending[/yellow] in the journal outbox "
-            "(replayed when the store returns, on the next run)"
-            if status.pending
-            else ""
-        )
-        console.print(f"journal: {status.written:,} episodes written to episodic memory{kept}")
+        console.print(f"journal: {status.written:,} episodes written to episodic memory")
+        if status.pending:
+            console.print(_held(status, settings))
     if runtime.bus is not None:
         bus_stats = runtime.bus.answers.stats
         console.print(
@@ -490,9 +539,32 @@ def _report(
             "teacher_failures": teacher.failures,
             "cognition": cognition,
             "conform": stats.as_dict(),
+            "skipped": policy.skipped,
+            "rejects": str(policy.rejects) if policy.skipped else None,
+            "journal": (
+                {"written": runtime.journal.written, "held": runtime.journal.pending}
+                if runtime.journal is not None
+                else None
+            ),
             "elapsed_s": elapsed,
         }
         typer.echo(json.dumps(summary))
+
+
+def _held(status: JournalStatus, settings: EmilySettings) -> str:
+    """Why episodes are in the outbox and what happens to them (the run then exits 3)."""
+    why = (
+        f"the graph store is unreachable ({status.last_error})"
+        if not status.up
+        else "the graph store did not take them in time"
+    )
+    where = settings.falkordb_url or f"the embedded FalkorDB under {settings.path('falkordb')}"
+    return (
+        f"[yellow]journal: {status.pending:,} episodes held in the outbox[/yellow] "
+        f"({settings.path('journal', 'outbox.sqlite3')}): {why}. Nothing is lost: the next "
+        f"`emily run` replays them once {where} answers (check EMILY_FALKORDB_URL; runbook "
+        "graph-store-down). Exit status 3"
+    )
 
 
 class _NoLive:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sqlite3
 import threading
 from collections import deque
@@ -274,17 +275,29 @@ class EpisodeJournal:
             last_error=self.last_error,
         )
 
-    def flush(self, timeout_s: float = 30.0) -> bool:
-        """Wait until everything taken is in the graph; ``False`` if it is not within the time."""
+    def flush(self, timeout_s: float = 30.0, *, until_durable: bool = False) -> bool:
+        """Wait until everything taken is in the graph; ``False`` if it is not within the time.
+
+        ``until_durable``: also stop waiting (``False``) once the store is down and everything
+        taken is in the outbox: a run that ends while the store is unreachable has nothing to
+        wait for, and its outbox is replayed by the next journal.
+        """
         deadline = self._clock.monotonic() + timeout_s
         with self._cond:
             self._cond.notify_all()
             while self.pending:
+                if until_durable and self._all_spilled():
+                    return False
                 left = deadline - self._clock.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(min(left, self._interval))
         return True
+
+    def _all_spilled(self) -> bool:
+        """The store is down and every record taken is held in the outbox (none in memory)."""
+        with self._count_lock:
+            return not self._up and not self._buffer and not self._in_flight
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Write (or spill) what is buffered, then stop; the outbox keeps anything unwritten."""
@@ -444,9 +457,36 @@ class _JournalMetrics:
 _WRITER: dict[str, Any] = {}
 """The writer process's state: its settings and, once opened, its ``EpisodicMemory``."""
 
+ORPHAN_CHECK_S = 0.5
+"""How often the writer process checks that the process that started it is still there."""
 
-def _child_init(settings: EmilySettings) -> None:
+
+def _child_init(settings: EmilySettings, parent: int) -> None:
     _WRITER["settings"] = settings
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """End this process as soon as ``parent`` is gone, however it went (``kill -9`` included).
+
+    Why: a writer process outliving ``emily run`` holds ~500 MB and the multiprocessing
+    resource tracker's pipe (which then outlives it too) for as long as it lingers. The
+    kernel's ``PR_SET_PDEATHSIG`` cannot do this here: it fires when the *thread* that started
+    the child ends, and the pool starts it from the journal's thread, which ends before the
+    pool is shut down. A watchdog thread polls ``os.getppid()``: when the parent dies the child
+    is re-parented (to init or a subreaper) and the number changes. The temporal lock allows
+    the wall clock here: this is process supervision, not agent time.
+    """
+
+    def watch() -> None:
+        pause = threading.Event()
+        while os.getppid() == parent:
+            pause.wait(ORPHAN_CHECK_S)
+        os._exit(1)  # the parent is gone: nobody is left to take a result or shut us down
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="emily-orphan-watch", daemon=True).start()
 
 
 def _child_record(rows: list[tuple[Any, ...]]) -> int:
@@ -480,7 +520,7 @@ class ProcessEpisodic:
             1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_child_init,
-            initargs=(settings,),
+            initargs=(settings, os.getpid()),
         )
 
     def record_episodes(self, batch: Iterable[Episode]) -> int:

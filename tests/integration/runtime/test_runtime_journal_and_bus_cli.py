@@ -116,3 +116,31 @@ def test_publish_refuses_a_bad_file_before_sending(tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["publish", str(source), "--wait", "0"])
     assert result.exit_code != 0
     assert "bad.jsonl:2" in str(result.exception)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_graph_store_exits_3_and_the_next_run_replays_the_outbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16, item 11: nothing is lost, but the run does not pretend it finished its job."""
+    monkeypatch.setenv("EMILY_FALKORDB_URL", f"redis://127.0.0.1:{_closed_port()}")
+    held = runner.invoke(_app(), ["run", "--demo", "--limit", "120", *FAST, "--json"])
+    assert held.exit_code == 3, held.output
+    assert "120 episodes held in the outbox" in held.output
+    assert "the graph store is unreachable" in held.output
+    assert "the next `emily run` replays them" in held.output
+    summary = json.loads(held.output.strip().splitlines()[-1])
+    assert summary["journal"] == {"written": 0, "held": 120}
+
+    monkeypatch.delenv("EMILY_FALKORDB_URL")  # the store is back (the embedded one)
+    again = runner.invoke(_app(), ["run", "--demo", "--limit", "30", *FAST])
+    assert again.exit_code == 0, again.output
+    assert "journal: 150 episodes written" in again.output  # 120 replayed + 30 of its own
+    assert "held in the outbox" not in again.output
+    assert _episodes() == 150

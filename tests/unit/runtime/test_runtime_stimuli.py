@@ -62,7 +62,7 @@ def test_csv_with_features_and_reserved_columns() -> None:
     ("text", "message"),
     [
         ("", "empty; expected a header row"),
-        ("id,salience,x\na,loud,1\n", "<csv>:2 salience: 'loud' is not a number"),
+        ("id,salience,x\na,loud,1\n", "<csv>:2: salience: 'loud' is not a number; expected"),
         ("id,x,y\na,1\n", "<csv>:2: the row has 2 cells but the header has 3"),
         ("id,x\na,1\nb,1,2\n", "<csv>:3: the row has 3 cells but the header has 2"),
         ("id,x,x\na,1,2\n", r"columns \['x'\] appear twice"),
