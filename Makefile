@@ -7,6 +7,7 @@ run:
 
 test:
 	@export EMILY_TEST_STARTED=$$(date +%s); \
+	  [ -x $${EMILY_VENV:-.venv}/bin/python ] || export EMILY_SETUP_FROM_NOTHING=1; \
 	  bash scripts/setup.sh test && bash scripts/setup_feast.sh && bash scripts/test.sh
 
 # Re-pin every dependency after changing pyproject.toml (writes requirements.lock).

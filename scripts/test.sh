@@ -15,9 +15,10 @@ record() {
   local rc=$? report_dir=${EMILY_HOME:-.emily}/reports coverage=null
   mkdir -p "$report_dir"
   [[ $rc == 0 ]] && coverage=$(coverage report --format=total --precision=2 2>/dev/null || echo null)
-  printf '{"started_at": %s, "finished_at": %s, "seconds": %s, "passed": %s, "coverage_percent": %s, "ci": %s}\n' \
+  printf '{"started_at": %s, "finished_at": %s, "seconds": %s, "passed": %s, "coverage_percent": %s, "ci": %s, "setup_from_nothing": %s}\n' \
     "$started" "$(date +%s)" "$(($(date +%s) - started))" "$([[ $rc == 0 ]] && echo true || echo false)" \
-    "$coverage" "$([[ ${CI:-} == true ]] && echo true || echo false)" >"$report_dir/test-run.json"
+    "$coverage" "$([[ ${CI:-} == true ]] && echo true || echo false)" \
+    "$([[ ${EMILY_SETUP_FROM_NOTHING:-} == 1 ]] && echo true || echo false)" >"$report_dir/test-run.json"
 }
 trap record EXIT
 step "house rules: SovereignModel and the temporal lock"

@@ -71,13 +71,21 @@ def report_command(
     docs: DocsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Print the seed's success metrics: coverage, clean clone to green tests, backup and
-    restore verification, data lineage; each says how it was measured, or how to measure it."""
+    """Print the seed's success metrics: coverage, last test run, clean clone to green tests,
+    backup and restore verification, data lineage; each says how it was measured, or how to
+    measure it.
+
+    Records are read from EMILY_HOME. Exits 1 when a metric misses its target ("failing"), so a
+    script can gate on it; "not measured" alone exits 0.
+    """
     from emily.ops.knowledge import build_report, find_docs_root
 
     report = build_report(load_settings(), find_docs_root(docs), drill=drill)
+    failing = any(m.status == "failing" for m in report.metrics)
     if as_json:
         typer.echo(json.dumps(report.model_dump()))
+        if failing:
+            raise typer.Exit(1)
         return
     table = Table(title="emily report")
     for column in ("metric", "value", "target", "status", "how it was measured / how to measure"):
@@ -92,6 +100,8 @@ def report_command(
             escape(f"{m.detail}; {m.measure}"),
         )
     Console().print(table)
+    if failing:
+        raise typer.Exit(1)
 
 
 def register_knowledge_commands(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from emily.core import InputError
 from emily.ops.flags import FlagStore, flags_path
 from emily.ops.registry import ModelRegistry
 from emily.ops.tracking import TrackingConfig, quiet_mlflow, tracking_config
@@ -191,11 +192,28 @@ def flags_set(
     enabled: Annotated[
         bool | None, typer.Option("--enable/--disable", help="Switch the flag on or off.")
     ] = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create", help="Add KEY as a new on/off flag (default off) if it does not exist."
+        ),
+    ] = False,
 ) -> None:
-    """Set a flag's default variant, or start a percentage rollout with --percent."""
-    spec = FlagStore(flags_path(), check_interval_s=0.0).set_variant(
-        key, variant, percent=percent, enabled=enabled
-    )
+    """Set a flag's default variant, or start a percentage rollout with --percent.
+
+    An unknown KEY is refused (a typo would otherwise add a flag that no code reads) unless
+    --create is given; a new flag has the variants on and off.
+    """
+    store = FlagStore(flags_path(), check_interval_s=0.0)
+    known = store.flags().flags
+    # A malformed file is refused by set_variant itself, with that (more useful) message.
+    if not create and store.last_error is None and key not in known:
+        raise InputError(
+            f"unknown flag {key!r} in {store.path}: expected one of "
+            f"{', '.join(sorted(known)) or '(none)'}; add it with `emily flags set {key} "
+            f"{variant} --create`"
+        )
+    spec = store.set_variant(key, variant, percent=percent, enabled=enabled)
     rollout = f", {spec.rollout.variant} to {spec.rollout.percent:g} %" if spec.rollout else ""
     console.print(f"{escape(key)}: default {spec.default_variant}{rollout}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,17 +20,16 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[3]
 STAGES = ("prepare", "train", "evaluate")
-SOURCES = [
-    "src/emily/ops/lineage/_params.py",
-    "src/emily/ops/lineage/prepare.py",
-    "src/emily/ops/lineage/train.py",
-    "src/emily/ops/lineage/evaluate.py",
-    "src/emily/nervous_system/_alpha.py",
-    "src/emily/cognition/gflownet.py",
-    "src/emily/cognition/envs/dag.py",
-    "src/emily/cognition/scores.py",
-    "src/emily/cognition/exact.py",
-]
+PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def _code_deps(stage: str) -> list[str]:
+    """The code a stage declares it depends on: its ``dvc.yaml`` deps under ``src/``."""
+    return [d for d in PIPELINE[stage].get("deps", []) if d.startswith("src/")]
+
+
+SOURCES = sorted({dep for stage in STAGES for dep in _code_deps(stage)})
+"""Every code dep of the pipeline, read from dvc.yaml (not a second hand-kept list)."""
 
 
 def _dvc_bin() -> Path:
@@ -37,6 +37,9 @@ def _dvc_bin() -> Path:
     if not dvc.is_file():
         pytest.fail("dvc is not installed in .venv: run `.venv/bin/pip install dvc==3.67.1`")
     return dvc
+
+
+_NOT_CODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 @pytest.fixture
@@ -47,9 +50,13 @@ def project(tmp_path: Path) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     shutil.copy(REPO / "dvc.yaml", root)
     shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
+    shutil.copy(REPO / ".dvcignore", root)
     for source in SOURCES:
         (root / source).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / source, root / source)
+        if (REPO / source).is_dir():
+            shutil.copytree(REPO / source, root / source, ignore=_NOT_CODE)
+        else:
+            shutil.copy(REPO / source, root / source)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["prepare"].update(episodes=24, samples_per_episode=16)
     params["train"].update(steps=3, hidden=8, hypotheses=10, batch_size=4)
@@ -69,6 +76,11 @@ def _dvc(root: Path, *args: str) -> str:
     )
     assert proc.returncode == 0, f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout + proc.stderr
+
+
+def _stale(root: Path) -> set[str]:
+    """Stages ``dvc status`` reports as changed (a stage line is ``name:`` at column 0)."""
+    return {line[:-1] for line in _dvc(root, "status").splitlines() if line[:-1] in STAGES}
 
 
 def _ran(output: str) -> set[str]:
@@ -97,9 +109,11 @@ def test_repro_reruns_only_dependent_stages(project: Path) -> None:
     assert _ran(_dvc(project, "repro")) == {"train", "evaluate"}
     assert "lineage/metrics/evaluate.json" in _dvc(project, "metrics", "show")
 
-    # a code change (not a parameter) is lineage too: editing the trainer re-runs train;
-    # evaluate follows only if the model's bytes changed (a seeded run reproduces them)
-    trainer = project / "src/emily/ops/lineage/train.py"
+    # a code change (not a parameter) is lineage too: editing code only train runs (the
+    # tracking package) re-runs train; evaluate follows only if the model's bytes changed (a
+    # seeded run reproduces them). The stage scripts share one package folder, src/emily/ops/
+    # lineage, which every stage depends on: editing any of them re-runs the whole pipeline.
+    trainer = project / "src/emily/ops/tracking/_tracker.py"
     trainer.write_text(trainer.read_text() + "\n# edited\n")
     ran = _ran(_dvc(project, "repro"))
     assert "train" in ran
@@ -119,3 +133,76 @@ def test_push_and_pull_through_local_remote(project: Path) -> None:
     assert (project / "lineage" / "models" / "gflownet.pt").is_file()
     assert (project / "lineage" / "data" / "alpha_features.parquet").is_file()
     assert "up to date" in _dvc(project, "status")
+
+
+def test_changing_a_loss_marks_train_stale(project: Path) -> None:
+    """The loss is code ``train`` runs: editing it must make ``dvc status`` re-run training.
+
+    The outputs are stand-ins committed with ``dvc commit`` (no training needed): what is under
+    test is which stages DVC considers changed, computed from the real dvc.yaml.
+    """
+    for stage in STAGES:
+        for out in PIPELINE[stage].get("outs", []) + PIPELINE[stage].get("metrics", []):
+            path = project / (next(iter(out)) if isinstance(out, dict) else str(out))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}\n")
+    loss = project / "src/emily/cognition/losses.py"
+    if not loss.exists():  # a dvc.yaml that does not list it: copy it all the same
+        loss.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "src/emily/cognition/losses.py", loss)
+    _dvc(project, "commit", "--force")
+    assert _stale(project) == set()
+
+    loss.write_text(loss.read_text() + "\n# a changed objective\n")
+    assert {"train", "evaluate"} <= _stale(project)
+    assert "prepare" not in _stale(project), _dvc(project, "status")
+
+
+def _stage_module(stage: str) -> str:
+    """``emily.ops.lineage.train`` from the stage's ``cmd: python -m emily.ops.lineage.train``."""
+    words = str(PIPELINE[stage]["cmd"]).split()
+    assert words[:2] == ["python", "-m"], f"stage {stage}: expected `python -m MODULE`"
+    return words[2]
+
+
+_LOADED = """
+import importlib.util, runpy, sys
+sys.argv = [sys.argv[1]]
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__")
+finally:
+    print("LOADED", importlib.util.find_spec(sys.argv[0]).origin)  # __main__ is gone by now
+    for module in list(sys.modules.values()):
+        print("LOADED", getattr(module, "__file__", None) or "")
+"""
+
+
+def test_stages_depend_on_the_code_they_run(project: Path) -> None:
+    """Run each stage as DVC would (in order: each feeds the next) and check that every
+    ``emily`` file it loaded, imports made while it ran included, lies under one of its
+    ``dvc.yaml`` deps."""
+    src = (REPO / "src").resolve()
+    for stage in STAGES:
+        loaded = _run_stage(project, stage)
+        ours = sorted(
+            path.relative_to(src.parent).as_posix() for path in loaded if path.is_relative_to(src)
+        )
+        assert f"src/emily/ops/lineage/{stage}.py" in ours, ours  # the probe sees the stage
+        deps = _code_deps(stage)
+        uncovered = [p for p in ours if not any(p == d or p.startswith(d + "/") for d in deps)]
+        assert not uncovered, f"stage {stage} runs code dvc.yaml does not list: {uncovered}"
+
+
+def _run_stage(root: Path, stage: str) -> list[Path]:
+    """Run ``stage``'s module in a fresh interpreter; return the files of every module loaded."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED, _stage_module(stage)],
+        cwd=root,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, f"stage {stage} failed:\n{proc.stdout[-2000:]}{proc.stderr}"
+    return [Path(line[7:]).resolve() for line in proc.stdout.splitlines() if line[7:]]

@@ -77,3 +77,24 @@ def test_train_register_with_a_broken_card_registers_nothing(tmp_path: Path) -> 
     assert "intended_use: Field required" in str(result.exception)
     assert ModelRegistry().list_models() == []
     assert not (tmp_path / "g.pt").exists()  # refused before training, not after
+
+
+def test_train_names_the_run_prints_its_url_and_explains_the_metrics(tmp_path: Path) -> None:
+    """Two runs of one command are told apart (variant, env, short id), the printout links the
+    run, and L1/JSD say their range."""
+    args = ("train", "--env", "hypergrid", "--ndim", "2", "--height", "3", "--steps", "3",
+            "--hidden", "8", "--variant", "v2", "--no-progress")  # fmt: skip
+    first = _ok(*args, "--out", str(tmp_path / "a.pt"))
+    second = _ok(*args, "--out", str(tmp_path / "b.pt"))
+    client = make_client(tracking_config())
+    names = []
+    for out in (first, second):
+        run_id = next(ln.split()[-1] for ln in out.splitlines() if ln.startswith("run_id:"))
+        run = client.get_run(run_id)
+        names.append(run.info.run_name)
+        assert run.info.run_name == f"v2-hypergrid-{run_id[:8]}"
+        assert f"#/experiments/{run.info.experiment_id}/runs/{run_id}" in out
+        assert run.info.run_name in out
+    assert names[0] != names[1]
+    assert "of 2.0 max" in first  # l1 explained
+    assert "of 0.693 max" in first  # jsd explained

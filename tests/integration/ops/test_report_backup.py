@@ -34,8 +34,10 @@ def _app() -> typer.Typer:
 
 def _metrics(args: list[str]) -> dict[str, dict[str, str]]:
     out = CliRunner().invoke(_app(), ["report", "--json", *args])
-    assert out.exit_code == 0, out.output
-    return {m["name"]: m for m in json.loads(out.stdout)["metrics"]}
+    metrics = {m["name"]: m for m in json.loads(out.stdout)["metrics"]}
+    failing = any(m["status"] == "failing" for m in metrics.values())
+    assert out.exit_code == (1 if failing else 0), out.output
+    return metrics
 
 
 def test_report_before_any_backup(home: Path) -> None:
@@ -45,6 +47,7 @@ def test_report_before_any_backup(home: Path) -> None:
     assert metrics["data lineage (models)"]["value"] == "no registered models"
     assert set(metrics) == {
         "coverage",
+        "last test run",
         "clean clone to green tests",
         "backup",
         "restore verification",
@@ -66,13 +69,45 @@ def test_report_sees_the_backup_and_the_drill_verifies_it(home: Path) -> None:
     drill = metrics["restore verification"]
     assert drill["status"] == "ok", drill
     assert drill["value"].endswith(", 0 mismatches")
-    # the drill never touches the live home
+    # the drill never touches the live home's data
     with sqlite3.connect(home / "store.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM t").fetchone() == (10,)
+    # and is recorded: the next report (no drill) still knows the snapshot was verified
+    later = _metrics([])["restore verification"]
+    assert later["status"] == "ok", later
+    assert "emily report --drill" in later["detail"]
+    assert result.snapshot_id[:8] in later["detail"]
 
 
 def test_report_table_is_printed(home: Path) -> None:
     out = CliRunner().invoke(_app(), ["report"])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == (1 if "failing" in out.stdout else 0), out.output
     assert "emily report" in out.stdout
     assert "coverage" in out.stdout
+
+
+def test_report_exits_non_zero_when_a_metric_misses_its_target(home: Path) -> None:
+    """A failing metric is a failing command, so CI or a script can gate on `emily report`."""
+    (home / "reports").mkdir(parents=True)
+    record = {"seconds": 5, "passed": False, "finished_at": 0, "setup_from_nothing": True}
+    (home / "reports" / "test-run.json").write_text(json.dumps(record))
+    for args in (["report"], ["report", "--json"]):
+        out = CliRunner().invoke(_app(), args)
+        assert out.exit_code == 1, out.output
+    assert "failing" in CliRunner().invoke(_app(), ["report"]).stdout
+
+
+@pytest.mark.slow
+def test_report_right_after_a_verified_restore(home: Path) -> None:
+    """`emily restore` verifies and records; the report says so instead of "not measured"."""
+    from emily.ops.backup import restore
+
+    home.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(home / "store.sqlite3") as db:
+        db.execute("CREATE TABLE t (x INTEGER)")
+    result = backup(BackupSettings.from_env(home))
+    restore(BackupSettings.from_env(home), verify=True)
+    verified = _metrics([])["restore verification"]
+    assert verified["status"] == "ok", verified
+    assert "emily restore" in verified["detail"]
+    assert result.snapshot_id[:8] in verified["detail"]

@@ -45,7 +45,7 @@ def test_flags_list_set_and_malformed_file(app: typer.Typer) -> None:
     assert "warning" in output
     assert "enable_gflownet_v2" in output  # the last good flags (here: the defaults)
     with pytest.raises(InputError, match="malformed"):
-        runner.invoke(app, ["flags", "set", "x", "on"], catch_exceptions=False)
+        runner.invoke(app, ["flags", "set", "x", "on", "--create"], catch_exceptions=False)
     assert path.read_text(encoding="utf-8") == "flags: [broken"
 
 
@@ -75,3 +75,20 @@ def test_ui_defers_to_a_tracking_server(app: typer.Typer, monkeypatch: pytest.Mo
 def test_build_ui_command_without_artifact_root() -> None:
     config = TrackingConfig(tracking_uri="postgresql://h/db", artifact_root=None)
     assert "--default-artifact-root" not in ops_commands.build_ui_command(config, port=1)
+
+
+def test_flags_set_refuses_an_unknown_flag_unless_create(app: typer.Typer) -> None:
+    """A typo (``enable_gflownet_v3``) must not silently create a flag nobody reads."""
+    path = Path(os.environ["EMILY_HOME"]) / "flags.yaml"
+    result = runner.invoke(app, ["flags", "set", "enable_gflownet_v3", "on"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InputError)
+    message = str(result.exception)
+    assert "unknown flag 'enable_gflownet_v3'" in message
+    assert "enable_gflownet_v2" in message  # names the flags that exist
+    assert "--create" in message  # and how to add one on purpose
+    assert not path.exists()  # nothing written
+    assert "default on" in _ok(app, "flags", "set", "new_flag", "on", "--create")
+    listed = json.loads(_ok(app, "flags", "list", "--json"))
+    assert set(listed["flags"]) == {"enable_gflownet_v2", "new_flag"}
+    assert "default off" in _ok(app, "flags", "set", "new_flag", "off")  # now known: no --create

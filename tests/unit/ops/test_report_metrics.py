@@ -9,7 +9,12 @@ import pytest
 
 from emily.core.settings import load_settings
 from emily.ops.knowledge._lineage import dataset_lineage
-from emily.ops.knowledge._report import coverage_metric, restore_metric, timing_metric
+from emily.ops.knowledge._report import (
+    coverage_metric,
+    last_test_run_metric,
+    restore_metric,
+    timing_metric,
+)
 
 
 @pytest.fixture
@@ -57,24 +62,50 @@ def test_broken_coverage_xml_is_not_measured(tmp_path: Path) -> None:
     assert coverage_metric(load_settings(), root).status == "not measured"
 
 
-def test_test_time_from_the_record(tmp_path: Path, home: Path) -> None:
-    _record(home, seconds=321, passed=True, finished_at=1_700_000_000)
-    m = timing_metric(load_settings(), _root(tmp_path))
-    assert (m.value, m.status) == ("321 s", "ok")
+def test_test_time_from_the_record(home: Path) -> None:
+    _record(home, seconds=321, passed=True, finished_at=1_700_000_000, setup_from_nothing=True)
+    m = timing_metric(load_settings())
+    assert (m.name, m.value, m.status) == ("clean clone to green tests", "321 s", "ok")
     assert "2023-11-14T22:13:20+00:00" in m.detail
 
 
-def test_test_time_failed_run_and_missing_record(tmp_path: Path, home: Path) -> None:
+def test_test_time_failed_run_and_missing_record(home: Path) -> None:
+    assert timing_metric(load_settings()).status == "not measured"
+    _record(home, seconds=12, passed=False, setup_from_nothing=True)
+    assert timing_metric(load_settings()).status == "failing"
+
+
+@pytest.mark.parametrize("fields", [{}, {"setup_from_nothing": False}])
+def test_a_warm_rerun_is_not_called_clean_clone_to_green(
+    home: Path, fields: dict[str, object]
+) -> None:
+    """A re-run whose set-up installed nothing says nothing about a clean clone: it shows as the
+    last test run, and clean-clone-to-green stays "not measured" with the reason."""
+    _record(home, seconds=40, passed=True, finished_at=1_700_000_000, **fields)
+    settings = load_settings()
+    clone = timing_metric(settings)
+    assert (clone.value, clone.status) == ("not measured", "not measured")
+    assert "installed nothing" in clone.detail
+    last = last_test_run_metric(settings)
+    assert (last.name, last.value, last.status) == ("last test run", "40 s, passed", "ok")
+
+
+def test_the_test_record_is_read_from_emily_home_only(tmp_path: Path, home: Path) -> None:
+    """EMILY_HOME elsewhere: the clone's own .emily record is another home's, not this one's."""
     root = _root(tmp_path)
-    assert timing_metric(load_settings(), root).status == "not measured"
-    _record(home, seconds=12, passed=False)
-    assert timing_metric(load_settings(), root).status == "failing"
+    (root / ".emily" / "reports").mkdir(parents=True)
+    (root / ".emily" / "reports" / "test-run.json").write_text(
+        json.dumps({"seconds": 9, "passed": True, "coverage_percent": 99.0})
+    )
+    settings = load_settings()
+    assert coverage_metric(settings, root).status == "not measured"
+    assert last_test_run_metric(settings).status == "not measured"
 
 
 def test_malformed_record_is_ignored(tmp_path: Path, home: Path) -> None:
     (home / "reports").mkdir(parents=True)
     (home / "reports" / "test-run.json").write_text("{not json")
-    assert timing_metric(load_settings(), _root(tmp_path)).status == "not measured"
+    assert timing_metric(load_settings()).status == "not measured"
 
 
 def test_dataset_lineage_counts_dvc_outputs_and_stray_files(tmp_path: Path) -> None:
@@ -111,6 +142,34 @@ def test_restore_without_drill_is_not_measured(home: Path, restored: bool) -> No
     m = restore_metric(BackupSettings.from_env(home), drill=False)
     assert m.status == "not measured"
     assert ("was restored at" in m.detail) is restored
+
+
+@pytest.mark.parametrize(("mismatches", "status"), [(0, "ok"), (2, "failing")])
+def test_a_recorded_restore_verification_is_reported(
+    home: Path, mismatches: int, status: str
+) -> None:
+    """`emily restore` (or a drill) records its verification; the report reads it back."""
+    from datetime import UTC, datetime
+
+    from emily.ops.backup import BackupSettings
+    from emily.ops.backup._restore_record import RestoreRecord, write_restore_record
+
+    when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    write_restore_record(
+        home,
+        RestoreRecord(
+            snapshot_id="0123456789abcdef",
+            verified_at=when,
+            stores=3,
+            mismatches=mismatches,
+            by="emily restore",
+        ),
+    )
+    m = restore_metric(BackupSettings.from_env(home), drill=False)
+    assert (m.value, m.status) == (f"3 stores, {mismatches} mismatches", status)
+    assert "emily restore" in m.detail
+    assert "01234567" in m.detail
+    assert "2026-03-01T12:00:00+00:00" in m.detail
 
 
 def test_coverage_from_a_coverage_data_file(tmp_path: Path) -> None:

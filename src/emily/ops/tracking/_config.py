@@ -64,6 +64,21 @@ def tracking_config(settings: EmilySettings | None = None) -> TrackingConfig:
     return TrackingConfig(tracking_uri=uri, artifact_root=artifacts.as_uri())
 
 
+UI_PORT = 5000
+"""Where ``emily ui`` serves the MLflow UI for an embedded store (its ``--port`` default)."""
+
+
+def run_url(config: TrackingConfig, experiment_id: str, run_id: str) -> str:
+    """The MLflow UI page of one run: on the tracking server, else where ``emily ui`` serves."""
+    uri = config.tracking_uri
+    base = (
+        uri.rstrip("/")
+        if uri.startswith(("http://", "https://"))
+        else f"http://127.0.0.1:{UI_PORT}"
+    )
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
 def quiet_mlflow() -> None:
     """Switch off MLflow's telemetry and progress bars (unless the user set them explicitly)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

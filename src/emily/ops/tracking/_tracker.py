@@ -25,6 +25,7 @@ from emily.ops.tracking._config import (
     TrackingConfig,
     ensure_experiment,
     make_client,
+    run_url,
     tracking_config,
 )
 from emily.ops.tracking._plots import hypothesis_distribution_figure, loss_curve_figure
@@ -50,10 +51,15 @@ class TrainingOutput:
         model: A ``torch.nn.Module``, a state dict or an object with ``save(path)``, logged as
             the run's model; or ``None``.
         hypotheses: Samples drawn from the trained model, plotted as its distribution.
+        target: The distribution the model should match, where known (hypothesis ->
+            probability, with the same labels as ``hypotheses``), drawn over the samples.
+        target_name: What the target is (``exact``, ``MCMC reference``), for the legend.
     """
 
     model: Any = None
     hypotheses: Sequence[Hashable] = field(default_factory=tuple)
+    target: Mapping[Hashable, float] | None = None
+    target_name: str = "target"
 
 
 class TrackingUnavailableError(EmilyError):
@@ -74,12 +80,19 @@ def _store_down(exc: BaseException) -> bool:
 
 
 class TrackedRun(SovereignModel):
-    """The outcome of a tracked training: where to find it and its final metrics."""
+    """The outcome of a tracked training: where to find it and its final metrics.
+
+    Attributes:
+        run_name: The name the MLflow UI lists the run under.
+        url: The run's page in the MLflow UI (for an embedded store: once ``emily ui`` runs).
+    """
 
     run_id: str
     experiment_id: str
     metrics: dict[str, float]
     model_uri: str | None
+    run_name: str = ""
+    url: str = ""
 
 
 class MlflowTracker:
@@ -102,11 +115,13 @@ class MlflowTracker:
         config: TrackingConfig | None = None,
         client: MlflowClient | None = None,
         clock: Clock | None = None,
+        unique_name: bool = False,
     ) -> None:
         self.config = config or tracking_config()
         self.client = client or make_client(self.config)
         self.experiment = experiment
         self.run_name = run_name
+        self._unique_name = unique_name
         self._params = dict(params or {})
         self._tags = dict(tags or {})
         self._clock = clock or system_clock()
@@ -143,6 +158,13 @@ class MlflowTracker:
             self._experiment_id, start_time=self._millis(), tags=tags, run_name=self.run_name
         )
         self._run_id = run.info.run_id
+        if self._unique_name and self.run_name:
+            # MLflow ids are known only once the run exists; its first 8 hex digits make the
+            # name unique and match the id a researcher sees in the UI's address bar.
+            self.run_name = f"{self.run_name}-{self._run_id[:8]}"
+            self.client.update_run(self._run_id, name=self.run_name)
+        else:
+            self.run_name = run.info.run_name
         if self._params:
             self.log_params(self._params)
         return self
@@ -235,13 +257,21 @@ class MlflowTracker:
         """Store a matplotlib figure as a PNG artifact under ``plots/``."""
         self.client.log_figure(self.run_id, figure, f"plots/{filename}")
 
-    def log_plots(self, hypotheses: Sequence[Hashable] = ()) -> None:
-        """Log the loss curve (from the callback's history) and the hypothesis distribution."""
+    def log_plots(
+        self,
+        hypotheses: Sequence[Hashable] = (),
+        target: Mapping[Hashable, float] | None = None,
+        target_name: str = "target",
+    ) -> None:
+        """Log the training curves (one axis per metric, from the callback's history) and the
+        hypothesis distribution, drawn against ``target`` where it is known."""
         if self._history:
             self.log_figure(loss_curve_figure(self._history), "loss_curve.png")
         if hypotheses:
-            counts = Counter(hypotheses)
-            self.log_figure(hypothesis_distribution_figure(counts), "hypothesis_distribution.png")
+            figure = hypothesis_distribution_figure(
+                Counter(hypotheses), target=target, target_name=target_name
+            )
+            self.log_figure(figure, "hypothesis_distribution.png")
 
     def final_metrics(self) -> dict[str, float]:
         """The last logged value of each metric."""
@@ -277,6 +307,7 @@ def track_training(
     run_name: str | None = None,
     config: TrackingConfig | None = None,
     clock: Clock | None = None,
+    unique_name: bool = False,
 ) -> TrackedRun:
     """Run ``trainer_fn(callback)`` inside a tracked run and log its model and plots.
 
@@ -287,6 +318,8 @@ def track_training(
         params: Hyper-parameters to log before training starts.
         experiment: MLflow experiment name.
         run_name: Optional human-readable run name.
+        unique_name: Append the run id's first 8 hex digits to ``run_name`` (``mdb-dag-1a2b3c4d``),
+            so repeated runs of one command are told apart in the UI.
         config: Tracking location (default: from settings).
         clock: Time source for metric timestamps.
 
@@ -298,17 +331,24 @@ def track_training(
     config = config or tracking_config()
     try:
         with MlflowTracker(
-            experiment=experiment, run_name=run_name, params=params, config=config, clock=clock
+            experiment=experiment,
+            run_name=run_name,
+            params=params,
+            config=config,
+            clock=clock,
+            unique_name=unique_name,
         ) as tracker:
             result = trainer_fn(tracker.callback)
             output = result if isinstance(result, TrainingOutput) else TrainingOutput(model=result)
             model_uri = None if output.model is None else tracker.log_model(output.model)
-            tracker.log_plots(output.hypotheses)
+            tracker.log_plots(output.hypotheses, output.target, output.target_name)
             return TrackedRun(
                 run_id=tracker.run_id,
                 experiment_id=tracker.experiment_id,
                 metrics=tracker.final_metrics(),
                 model_uri=model_uri,
+                run_name=tracker.run_name or "",
+                url=run_url(config, tracker.experiment_id, tracker.run_id),
             )
     except Exception as exc:
         if isinstance(exc, EmilyError) or not _store_down(exc):
