@@ -8,7 +8,6 @@ Without a compatible champion the runtime trains from scratch with the variant t
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +42,11 @@ def choose_cognition(
     name: str = DEFAULT_MODEL,
     alias: str = "champion",
 ) -> CognitionChoice:
-    """Download ``models:/name@alias`` if it models DAGs over ``features``; else fall back."""
+    """Start from ``models:/name@alias`` if it models DAGs over ``features``; else fall back.
+
+    The checkpoint is the one inside the registered MLflow Model, the file its pyfunc
+    ``predict`` (and ``mlflow models serve``) loads: one artifact, not a copy per consumer.
+    """
     from emily.ops.registry import ModelRegistry
     from emily.ops.tracking import TrackingConfig, tracking_config
 
@@ -60,9 +63,7 @@ def choose_cognition(
             return CognitionChoice(
                 model=None, variant=variant, reason=f"no {name}@{alias} registered"
             )
-        with tempfile.TemporaryDirectory(prefix="emily-champion-") as tmp:
-            folder = registry.download_model(name, Path(tmp), alias)
-            checkpoint = (folder / "checkpoint.pt").read_bytes()
+        checkpoint = registry.load_checkpoint(name, version)
         model_variant = check_compatible(checkpoint, features)
     except (EmilyError, OSError) as exc:
         return CognitionChoice(

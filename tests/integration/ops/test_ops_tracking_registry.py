@@ -293,8 +293,7 @@ def test_the_cognition_gflownet_round_trips_through_tracking_and_registry(env: E
     name = "gfn-roundtrip"
     version = env.registry.register(run_id=run.run_id, name=name, card=tmp_card(env.home, name))
     env.registry.promote(name, version.version, why="round trip")
-    folder = env.registry.download_model(name, env.home / "download")
-    loaded = GFlowNet.load(folder / "checkpoint.pt")
+    loaded = GFlowNet.load(env.registry.load_checkpoint(name, version.version))
     assert default_smoke_test(DescribedSamples(loaded)) is None
     with pytest.raises(InputError, match="not a state dict"):
         env.registry.load_state_dict(name)

@@ -4,12 +4,21 @@ Why aliases: MLflow deprecated stages; an alias is a movable name for one versio
 runtime loads ``models:/NAME@champion``. Why a ledger beside it: MLflow forgets who held an
 alias before, so every alias move is also appended to the ``DecisionLedger``, and a rollback
 replays that ledger to find the previous holder (a stack: promote pushes, rollback pops).
+
+Why a GFlowNet version is an MLflow Model: so MLflow's own tools load and serve it
+(``mlflow.pyfunc.load_model("models:/NAME@champion")``, ``mlflow models serve``), with a
+signature and an input example in MLflow's model views. Registration turns the run's GFlowNet
+checkpoint into that model (see ``_pyfunc``), and the runtime warm-starts from the checkpoint
+inside it, so serving and the runtime read the same file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +45,14 @@ from emily.ops.tracking import (
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 COGNITION_MODEL = "emily-gflownet"
 """The registered name of the cognition tier's model (loaded as ``models:/NAME@champion``)."""
 ALIASES = ("champion", "challenger")
 CARD_TAG = "emily.model_card"
+GFLOWNET_CLASS = "emily.cognition.gflownet.GFlowNet"
+"""The ``class`` the tracker records in ``emily_model.json`` for a GFlowNet checkpoint."""
 
 
 class ModelVersionInfo(SovereignModel):
@@ -61,6 +73,29 @@ class RegisteredModelInfo(SovereignModel):
     versions: int
     latest_version: str | None
     aliases: dict[str, str]
+
+
+@contextmanager
+def _process_tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's process-wide tracking URI at ``uri`` for the block, then put it back.
+
+    MLflow's SQL registry resolves a ``models:/MODEL_ID`` source through the process-wide URI,
+    not the client's (a TODO in its ``create_model_version``), and would look in the wrong
+    store; ``MLFLOW_TRACKING_URI``, which MLflow also sets, is restored as it was.
+    """
+    import mlflow
+
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = env
 
 
 def default_ledger() -> DecisionLedger:
@@ -116,19 +151,20 @@ class ModelRegistry:
         except MlflowException:
             raise InputError(f"no tracked run with id {run_id!r}") from None
         resolved = resolve_card(spec, run_id=run_id, run_metrics=run.data.metrics)
-        if not self.client.list_artifacts(run_id, artifact_path):
-            raise InputError(f"run {run_id} logged no model under {artifact_path!r}")
+        source, model_id = self._model_source(run, artifact_path)
         try:
             self.client.get_registered_model(name)
         except MlflowException:
             self.client.create_registered_model(name, description=spec.intended_use)
-        version = self.client.create_model_version(
-            name,
-            source=f"{run.info.artifact_uri}/{artifact_path}",
-            run_id=run_id,
-            tags={CARD_TAG: resolved.model_dump_json()},
-            description=spec.intended_use,
-        )
+        with _process_tracking_uri(self.config.tracking_uri):
+            version = self.client.create_model_version(
+                name,
+                source=source,
+                run_id=run_id,
+                tags={CARD_TAG: resolved.model_dump_json()},
+                description=spec.intended_use,
+                model_id=model_id,
+            )
         with tempfile.TemporaryDirectory(prefix="emily-card-") as tmp:
             path = Path(tmp) / f"{name}-v{version.version}.yaml"
             path.write_text(yaml.safe_dump(resolved.model_dump(mode="json")), encoding="utf-8")
@@ -142,6 +178,42 @@ class ModelRegistry:
             details={f"metric.{k}": repr(v) for k, v in resolved.metrics.items()},
         )
         return self.version(name, str(version.version))
+
+    def _model_source(self, run: Run, artifact_path: str) -> tuple[str, str | None]:
+        """A new version's source (``models:/MODEL_ID`` or a folder) and its MLflow Model's id.
+
+        The run's MLflow Model named ``artifact_path`` if it logged one (or an earlier
+        registration made one); else its GFlowNet checkpoint, made into an MLflow Model now;
+        else (a state dict) the run's artifact folder itself.
+        """
+        from mlflow.entities import LoggedModelStatus
+
+        run_id = run.info.run_id
+        for output in run.outputs.model_outputs if run.outputs else []:
+            logged = self.client.get_logged_model(output.model_id)
+            if logged.name == artifact_path and logged.status == LoggedModelStatus.READY:
+                return f"models:/{logged.model_id}", str(logged.model_id)
+        listed = {a.path for a in self.client.list_artifacts(run_id, artifact_path)}
+        if not listed:
+            raise InputError(f"run {run_id} logged no model under {artifact_path!r}")
+        if f"{artifact_path}/{MODEL_META_FILE}" not in listed:
+            return f"{run.info.artifact_uri}/{artifact_path}", None
+        with tempfile.TemporaryDirectory(prefix="emily-register-") as tmp:
+            meta_path = self.client.download_artifacts(
+                run_id, f"{artifact_path}/{MODEL_META_FILE}", tmp
+            )
+            meta = json.loads(Path(meta_path).read_text(encoding="utf-8"))
+            if meta.get("format") == "checkpoint" and meta.get("class") == GFLOWNET_CLASS:
+                from emily.ops.registry._pyfunc import log_gflownet_model
+
+                checkpoint = self.client.download_artifacts(
+                    run_id, f"{artifact_path}/{meta['file']}", tmp
+                )
+                model_id = log_gflownet_model(
+                    self.client, run_id, Path(checkpoint), name=artifact_path
+                )
+                return f"models:/{model_id}", model_id
+        return f"{run.info.artifact_uri}/{artifact_path}", None
 
     def version(self, name: str, version: str) -> ModelVersionInfo:
         """One version of ``name`` with its aliases and card."""
@@ -274,18 +346,21 @@ class ModelRegistry:
         return f"models:/{name}@{alias}"
 
     def download_model(self, name: str, dst: Path, alias: str = "champion") -> Path:
-        """Download ``models:/NAME@ALIAS`` into ``dst``; the folder holds ``emily_model.json``.
+        """Download ``models:/NAME@ALIAS`` into ``dst`` and return its folder.
 
-        This is how the runtime loads its cognition model: a state dict for ``load_state_dict``,
-        or the GFlowNet's own checkpoint for ``GFlowNet.load(folder / "checkpoint.pt")``.
+        A GFlowNet's folder is an MLflow Model (``MLmodel``, the checkpoint under
+        ``artifacts/``); a state dict's holds ``state_dict.pt`` and ``emily_model.json``.
         """
-        from mlflow.artifacts import download_artifacts
-
         version = self.alias_holder(name, alias)
         if version is None:
             raise InputError(f"no version of {name!r} holds @{alias}: promote one first")
-        # Resolve the alias here: MLflow's own ``models:/`` resolution reads the process-wide
-        # registry URI, not this registry's, and would look in the wrong store.
+        return self._download_version(name, version, dst)
+
+    def _download_version(self, name: str, version: str, dst: Path) -> Path:
+        from mlflow.artifacts import download_artifacts
+
+        # Resolve the version's files here: MLflow's own ``models:/`` resolution reads the
+        # process-wide registry URI, not this registry's, and would look in the wrong store.
         source = self.client.get_model_version_download_uri(name, version)
         dst.mkdir(parents=True, exist_ok=True)
         folder = download_artifacts(
@@ -293,17 +368,34 @@ class ModelRegistry:
         )
         return Path(folder)
 
+    def load_checkpoint(self, name: str, version: str) -> bytes:
+        """The GFlowNet checkpoint of ``name`` version ``version``, as bytes.
+
+        The runtime warm-starts from these bytes: the same file the MLflow Model's ``predict``
+        loads (older versions, registered as loose files, keep their ``checkpoint.pt``).
+        """
+        from emily.ops.registry._pyfunc import checkpoint_file
+
+        with tempfile.TemporaryDirectory(prefix="emily-checkpoint-") as tmp:
+            folder = self._download_version(name, version, Path(tmp))
+            path = checkpoint_file(folder)
+            if not path.is_file():
+                raise InputError(f"{name} v{version} holds no GFlowNet checkpoint")
+            return path.read_bytes()
+
     def load_state_dict(self, name: str, alias: str = "champion") -> dict[str, Any]:
         """Load the torch state dict of ``models:/NAME@ALIAS`` (no code is unpickled)."""
         import torch
 
         with tempfile.TemporaryDirectory(prefix="emily-load-") as tmp:
             folder = self.download_model(name, Path(tmp), alias)
-            meta = json.loads((folder / MODEL_META_FILE).read_text(encoding="utf-8"))
+            meta_path = folder / MODEL_META_FILE
+            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
             if meta.get("format") != "torch-state-dict":
+                kind = meta.get("format", "MLflow pyfunc")
                 raise InputError(
-                    f"{name}@{alias} is a {meta.get('format')!r} model, not a state dict: "
-                    "use download_model() and its class's loader"
+                    f"{name}@{alias} is a {kind!r} model, not a state dict: load it with "
+                    "mlflow.pyfunc.load_model() or load_checkpoint()"
                 )
             state: dict[str, Any] = torch.load(
                 folder / STATE_DICT_FILE, map_location="cpu", weights_only=True
