@@ -78,7 +78,7 @@ def doctor(
     Prints ✓ or ✗ per check with the exact fix for each ✗ (– marks an optional part that is
     absent). Exits 1 if a required check fails.
     """
-    settings = load_settings()
+    settings = load_settings(check_home_folder=False)  # an unusable home is one of its checks
     results = run_checks(settings)
     ok = healthy(results)
     if as_json:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -50,6 +50,9 @@ TRAIN_SAMPLES = 1000
 """Graphs drawn after training for the tracked plots (hypothesis distribution, edge marginals)."""
 EDGES_SHOWN = 10
 """Most probable edges listed by ``emily sample`` (all of them are in --marginals and --json)."""
+MAX_HIDDEN = 4096
+"""Widest --hidden: a 4096-unit layer is 16.8 M weights (67 MB), already past what these
+hypothesis spaces use (64 to 256); 10^8 units would ask for 10^16 weights and die allocating."""
 
 
 class EnvChoice(StrEnum):
@@ -273,7 +276,12 @@ def train(
         int | None, typer.Option(min=1, help="Trajectories per step (default: the variant's).")
     ] = None,
     hidden: Annotated[
-        int | None, typer.Option(min=1, help="Hidden units (default: the variant's).")
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_HIDDEN,
+            help="Hidden units (default: the variant's; at most 4096).",
+        ),
     ] = None,
     ndim: Annotated[int, typer.Option(min=1, help="HyperGrid dimensions.")] = 4,
     height: Annotated[int, typer.Option(min=2, help="HyperGrid height.")] = 8,
@@ -486,6 +494,7 @@ def train(
         result["l1"], result["jsd"] = net.exact_metrics()
     if run is not None:
         result["run_id"], result["model_uri"] = run.run_id, run.model_uri
+        result["run_name"], result["run_url"] = run.run_name, run.url
     if register is not None and run is not None:
         from emily.cli.ops_commands import current_user
         from emily.ops.registry import ModelRegistry
@@ -523,6 +532,12 @@ def _print_result(result: dict[str, Any], as_json: bool) -> None:
         if key == "notes":
             continue  # printed before training, as they were found
         shown = ", ".join(map(str, value)) if isinstance(value, list) else _fmt(value)
+        if key in ("l1", "jsd") and isinstance(value, float):
+            from emily.ops.tracking import describe_metric
+
+            shown = describe_metric(key, value)  # "1.962 of 2.0 max (...; 0 = ...)"
+        elif key == "run_url" and value.startswith("http://127.0.0.1"):
+            shown += "  (start the UI with `emily ui`)"
         console.print(f"{key}: {escape(shown)}", highlight=False)
 
 
@@ -563,7 +578,7 @@ def _train_mcmc(
 
     run: TrackedRun | None = None
     if track:
-        from emily.ops.tracking import TrainingOutput, track_training
+        from emily.ops.tracking import TrainingOutput, hypothesis_label, track_training
 
         params = {
             "sampler": "mcmc",
@@ -578,10 +593,12 @@ def _train_mcmc(
         def trainer(callback: Callable[..., None]) -> TrainingOutput:
             drawn = run_chains()
             callback(drawn.steps, {"acceptance_rate": drawn.acceptance_rate})
-            described = [str(_edge_names(a, drawn.columns)) for a in drawn.adjacency]
+            described = [hypothesis_label(_edge_names(a, drawn.columns)) for a in drawn.adjacency]
             return TrainingOutput(model=mcmc, hypotheses=described)
 
-        run = track_training(trainer, params, experiment=experiment, run_name="train-dag-mcmc")
+        run = track_training(
+            trainer, params, experiment=experiment, run_name="mcmc-dag", unique_name=True
+        )
     else:
         run_chains()
     drawn = kept[0]
@@ -597,6 +614,7 @@ def _train_mcmc(
     }
     if run is not None:
         result["run_id"], result["model_uri"] = run.run_id, run.model_uri
+        result["run_name"], result["run_url"] = run.run_name, run.url
         _log_structure(run.run_id, drawn.adjacency, drawn.log_score, drawn.columns)
     _print_result(result, as_json)
 
@@ -660,7 +678,7 @@ def _train_tracked(
     The checkpoint is written to ``out`` as soon as training ends, before anything else is
     logged, so a tracking store that fails afterwards does not cost the trained model.
     """
-    from emily.ops.tracking import TrainingOutput, track_training
+    from emily.ops.tracking import TrainingOutput, hypothesis_label, track_training
 
     params = {
         **net.config.model_dump(),
@@ -687,9 +705,16 @@ def _train_tracked(
         sample = net.generate(TRAIN_SAMPLES)
         if env is EnvChoice.dag:
             drawn.append(_dag_draws(net, sample))
-        return TrainingOutput(model=net, hypotheses=[str(d) for d in sample.descriptions])
+        labels = [hypothesis_label(d) for d in sample.descriptions]
+        if not net.env.enumerable:
+            return TrainingOutput(model=net, hypotheses=labels)
+        exact = net.exact  # the target itself: every hypothesis and its true probability
+        every = [hypothesis_label(d) for d in net.env.describe(exact.states)]
+        target: dict[Hashable, float] = dict(zip(every, exact.target.tolist(), strict=True))
+        return TrainingOutput(model=net, hypotheses=labels, target=target, target_name="exact")
 
-    run = track_training(trainer, params, experiment=experiment, run_name=f"train-{env.value}")
+    name = f"{net.config.variant}-{env.value}"  # + the run id's first 8 hex digits
+    run = track_training(trainer, params, experiment=experiment, run_name=name, unique_name=True)
     if drawn:
         columns = list(getattr(net.env, "columns", []))
         _log_structure(run.run_id, drawn[0][0], drawn[0][1], columns)

@@ -9,6 +9,8 @@ off, so the figures say what the instinct tier knows, not what the oscillator le
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -314,6 +316,8 @@ def evaluate(
     then known-hit and novel-miss rates and the novelty AUROC say whether a miss means novel.
     """
     console = Console(stderr=as_json)  # with --json, stdout holds only the JSON line
+    check_output(out_file, "--out")
+    check_output(plot_file, "--plot")
     settings = load_settings()
     clock = system_clock()
     schema = resolve_schema(
@@ -345,20 +349,50 @@ def evaluate(
         card.classes,
     )
     if out_file is not None:
-        _write_answers(out_file, rows, cut)
+        with _writing(out_file, "--out"):
+            _write_answers(out_file, rows, cut)
     if plot_file is not None:
-        plot(
-            report,
-            [t for t, _, _ in scored],
-            [x for _, _, x in scored],
-            plot_file,
-            f"{file.name}: {card.kind} reflexes of {schema.name} v{schema.version}",
-        )
+        with _writing(plot_file, "--plot"):
+            plot(
+                report,
+                [t for t, _, _ in scored],
+                [x for _, _, x in scored],
+                plot_file,
+                f"{file.name}: {card.kind} reflexes of {schema.name} v{schema.version}",
+            )
     _print_report(console, report, card, len(memory), file, stats.summary())
     if plot_file is not None:
         console.print(f"plot: {escape(str(plot_file))}")
     if as_json:
         typer.echo(json.dumps({"file": str(file), "model": card.kind, **report.model_dump()}))
+
+
+def check_output(path: Path | None, option: str) -> None:
+    """Refuse an output path that cannot become a file before scoring, not after: a folder, or
+    a path under a file."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder; expected a file path to write")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(
+            f"{option} {path} cannot be written: {ancestor} is a file, not a folder; expected "
+            "a file path in a folder"
+        )
+
+
+@contextmanager
+def _writing(path: Path, option: str) -> Iterator[None]:
+    """Turn a failed write of ``path`` (permissions, a full disk) into one line naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(
+            f"{option} {path} cannot be written ({exc.strerror or exc}); expected a writable path"
+        ) from None
 
 
 def _write_answers(

@@ -5,11 +5,18 @@ a server when a URL is configured; keeping all of those choices in one validated
 ``emily doctor`` can check exactly what the runtime will use. Precedence, highest first:
 explicit keyword arguments, environment variables, ``emily.toml`` (path from ``EMILY_CONFIG``,
 else ``./emily.toml``), defaults.
+
+Bad values fail here, before any command touches a store: one line per problem, naming the
+variable (or the file's key), the value and the expected form. :func:`load_settings` also checks
+that ``EMILY_HOME`` is (or can become) a folder, so an unusable path is one line, not an
+``OSError`` from whichever store happens to open first.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,10 @@ from pydantic_settings import (
 from emily.core.errors import ConfigError
 
 ENV_PREFIX = "EMILY_"
+MIN_HDC_DIM = 128
+"""The default level encoder uses 64 levels, and ``L`` levels need ``D >= 2 (L - 1)`` bits."""
+MAX_HDC_DIM = 1_000_000
+"""125 kB per hypervector: far past any accuracy gain, and still allocatable per codebook."""
 
 
 def _config_file() -> Path:
@@ -52,9 +63,11 @@ class EmilySettings(BaseSettings):
     )
     hdc_dim: int = Field(
         default=10_000,
-        ge=64,
+        ge=MIN_HDC_DIM,
+        le=MAX_HDC_DIM,
         multiple_of=8,
-        description="EMILY_HDC_DIM: hypervector dimension (bits; a multiple of 8 for packing).",
+        description="EMILY_HDC_DIM: hypervector dimension (bits; a multiple of 8 for packing, "
+        "128 to 1,000,000). A home's stores keep the dimension they were built with.",
     )
     alpha_frequency_hz: float = Field(
         default=8.0, gt=0, description="EMILY_ALPHA_FREQUENCY_HZ: alpha oscillator frequency."
@@ -84,6 +97,14 @@ class EmilySettings(BaseSettings):
         default="tcp/127.0.0.1:7447",
         description="EMILY_ZENOH_ENDPOINT: loopback endpoint the bus peers listen/connect on.",
     )
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_not_empty(cls, value: Any) -> Any:
+        # An empty EMILY_HOME would be Path(""), i.e. the working folder: never what was meant.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("it is set but empty; expected a folder path (unset it for ./.emily)")
+        return value
 
     @field_validator("falkordb_url", "redis_url")
     @classmethod
@@ -123,23 +144,82 @@ class EmilySettings(BaseSettings):
         return self.home.joinpath(*parts)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], config_file: Path, from_file: dict[str, Any]) -> str:
+    """One problem as one line: the variable (or the file's key), its value, what is expected."""
     key = ".".join(str(part) for part in error["loc"]) or "settings"
     value = error.get("input")
     expected = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"unknown setting {key!r} (value {value!r}); see README for valid keys"
-    return f"{ENV_PREFIX}{key.upper()}={value!r} is invalid: {expected}"
+        return (
+            f"unknown setting {key!r} in {config_file} (value {value!r}); see README for valid keys"
+        )
+    variable = f"{ENV_PREFIX}{key.upper()}"
+    if variable not in os.environ and key in from_file:
+        return f"{key} = {value!r} in {config_file} is invalid: {expected}"
+    return f"{variable}={value!r} is invalid: {expected}"
 
 
-def load_settings(**overrides: Any) -> EmilySettings:
-    """Build the settings, turning a validation failure into one clear ``ConfigError``."""
-    config_file = _config_file()
+def _read_toml(config_file: Path) -> dict[str, Any]:
+    """The config file's table (empty when there is none), or a ``ConfigError`` saying why not."""
+    if not config_file.exists():
+        return {}
     try:
-        return EmilySettings(**overrides)
+        with config_file.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"cannot read {config_file}: not valid TOML ({exc}); expected `key = value` "
+            "lines, e.g. hdc_dim = 10000 (EMILY_CONFIG names the file)"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {config_file}: not UTF-8; expected a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {config_file}: {exc.strerror or exc}") from None
+
+
+def check_home(home: Path) -> None:
+    """Refuse an ``EMILY_HOME`` that is not a folder and cannot become one, with the reason.
+
+    Creates nothing: a home that does not exist yet is probed by making (and removing) a
+    temporary folder in its nearest existing ancestor, the one call that tells a read-only or
+    pseudo file system (``/proc``) from a writable one, whoever runs it.
+    """
+    where = f"EMILY_HOME={str(home)!r}"
+    fix = "point EMILY_HOME at a folder you can write (e.g. export EMILY_HOME=$PWD/.emily)"
+    if home.exists():
+        if not home.is_dir():
+            raise ConfigError(f"{where} is not a folder (it is a file or device); {fix}")
+        if not os.access(home, os.W_OK | os.X_OK):
+            raise ConfigError(f"{where} is not writable; {fix}")
+        return
+    ancestor = home.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{where} cannot be created: {ancestor} is a file, not a folder; {fix}")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".emily-probe-", dir=ancestor))
+    except OSError as exc:
+        raise ConfigError(
+            f"{where} cannot be created in {ancestor} ({exc.strerror or exc}); {fix}"
+        ) from None
+
+
+def load_settings(*, check_home_folder: bool = True, **overrides: Any) -> EmilySettings:
+    """Build the settings, turning a validation failure into one clear ``ConfigError``.
+
+    ``check_home_folder=False`` skips :func:`check_home`, for ``emily doctor``, which reports an
+    unusable home as a failed check with its fix instead of stopping at it.
+    """
+    config_file = _config_file()
+    from_file = _read_toml(config_file)
+    try:
+        settings = EmilySettings(**overrides)
     except ValidationError as exc:
-        lines = [_describe(dict(err)) for err in exc.errors()]
-        source = f" (sources: environment and {config_file})"
-        raise ConfigError("; ".join(lines) + source) from None
-    except (OSError, ValueError) as exc:  # an unreadable or malformed emily.toml
+        lines = [_describe(dict(err), config_file, from_file) for err in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    except (OSError, ValueError) as exc:  # the file changed between the two reads
         raise ConfigError(f"cannot read {config_file}: {exc}") from None
+    if check_home_folder:
+        check_home(settings.home)
+    return settings
