@@ -213,7 +213,7 @@ def _cases() -> list[Case]:
         c(
             "hdc-dim-other-existing",
             ("eval", "{d}/train.csv"),
-            r"dimension",
+            r"10000-bit hypervectors but EMILY_HDC_DIM is 1024; set EMILY_HDC_DIM=10000",
             env={"EMILY_HDC_DIM": "1024"},
             learned_home=True,
         ),

@@ -148,6 +148,8 @@ def _named(schema: HomeSchema) -> str:
 
 
 def load_schema_file(path: Path) -> HomeSchema:
+    if path.is_dir():
+        raise InputError(f"--schema {path} is a folder; expected a schema JSON file")
     if not path.is_file():
         raise InputError(f"--schema {path} does not exist; expected a schema JSON file")
     try:

@@ -95,6 +95,16 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _stored_dimension(schema: pa.Schema) -> int | None:
+    """Bits per hypervector in a stored table, when its vector column is a fixed-size list."""
+    if schema.get_field_index(VECTOR_COLUMN) < 0:
+        return None
+    kind = schema.field(VECTOR_COLUMN).type
+    if not pa.types.is_fixed_size_list(kind):
+        return None
+    return int(kind.list_size) * 8
+
+
 class LanceDBReflexStore:
     """Reflexes in a LanceDB table (``reflexive_memory``), written through on every change.
 
@@ -115,6 +125,13 @@ class LanceDBReflexStore:
         if table_name in set(self.db.list_tables().tables):
             self.table = self.db.open_table(table_name)
             found = self.table.schema
+            stored_bits = _stored_dimension(found)
+            if stored_bits is not None and stored_bits != dim:
+                raise SchemaDriftError(
+                    f"table {table_name!r} at {uri} holds {stored_bits}-bit hypervectors but "
+                    f"EMILY_HDC_DIM is {dim}; set EMILY_HDC_DIM={stored_bits} (the dimension "
+                    "this home was built with) or use a fresh EMILY_HOME"
+                )
             if (
                 found.get_field_index(VECTOR_COLUMN) < 0
                 or found.field(VECTOR_COLUMN).type != self.schema.field(VECTOR_COLUMN).type

@@ -133,7 +133,9 @@ def test_compaction_keeps_every_reflex(tmp_path: Path) -> None:
 def test_a_table_of_another_dimension_or_schema_is_refused(tmp_path: Path) -> None:
     uri = tmp_path / "lancedb"
     ReflexMemory(64, store=LanceDBReflexStore(uri, 64)).learn(np.zeros(8, np.uint8), "x")
-    with pytest.raises(SchemaDriftError, match="dimension 128"):
+    with pytest.raises(
+        SchemaDriftError, match="64-bit hypervectors but EMILY_HDC_DIM is 128; set EMILY_HDC_DIM=64"
+    ):
         LanceDBReflexStore(uri, 128)
     other = tmp_path / "other"
     db = lancedb.connect(str(other))
