@@ -32,9 +32,14 @@ from emily.instinct import (
     calibrate_prototype_threshold,
     calibrate_threshold,
 )
-from emily.runtime.builder import UNCALIBRATED_THRESHOLD
 from emily.runtime.evaluation import EvalReport, plot, score
-from emily.runtime.reflex_models import ModelKind, ReflexModelCard, ReflexModels, table_for
+from emily.runtime.reflex_models import (
+    UNCALIBRATED_THRESHOLD,
+    ModelKind,
+    ReflexModelCard,
+    ReflexModels,
+    table_for,
+)
 from emily.runtime.schema_store import ConformStats, HomeSchema, SchemaStore
 from emily.runtime.stimuli import Stimulus
 

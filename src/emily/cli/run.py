@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -18,19 +18,8 @@ from emily.cli._run_input import RunInput, read_file, read_stream, scan_stdin
 from emily.core import Clock, InputError, system_clock
 from emily.core.settings import EmilySettings, load_settings
 from emily.instinct import REFLEX_TABLE, NumericFeature, StimulusSchema
-from emily.runtime.answers import AnswerTally, AnswerWriter
-from emily.runtime.builder import (
-    DEMO_FEATURES,
-    UNCALIBRATED_THRESHOLD,
-    build_runtime,
-    demo_schema,
-)
-from emily.runtime.bus import BusStimuli, ZenohBus
-from emily.runtime.champion import DEFAULT_MODEL, choose_cognition
-from emily.runtime.display import render
-from emily.runtime.journal import JournalStatus
-from emily.runtime.loop import Learning, TriuneRuntime
-from emily.runtime.reflex_models import ModelKind, ReflexModels, table_for
+from emily.runtime.model_names import DEFAULT_MODEL
+from emily.runtime.reflex_models import UNCALIBRATED_THRESHOLD, ModelKind, ReflexModels, table_for
 from emily.runtime.schema_store import ConformStats, HomeSchema, SchemaStore
 from emily.runtime.stimuli import (
     LABEL,
@@ -42,6 +31,12 @@ from emily.runtime.stimuli import (
 )
 from emily.runtime.timeline import DEFAULT_FILE_RATE, StreamTimeline
 from emily.runtime.validate_input import InputPolicy, OnError, default_rejects_path
+
+if TYPE_CHECKING:  # the runtime pulls in torch and LanceDB: imported where a run needs it
+    from emily.runtime.answers import AnswerTally
+    from emily.runtime.bus import BusStimuli, ZenohBus
+    from emily.runtime.journal import JournalStatus
+    from emily.runtime.loop import Learning, TriuneRuntime
 
 console = Console()
 FLUSH_TIMEOUT_S = 30.0
@@ -227,6 +222,8 @@ def run(
         live=live and not as_json, model=model, journal=journal, publish=bus, bus_in=bus_in,
         on_error=on_error, rejects=rejects,
     )  # fmt: skip
+    from emily.runtime.bus import ZenohBus
+
     session = ZenohBus(settings.zenoh_endpoint, "listen") if (bus or bus_in) else None
     try:
         _run(settings, clock, session, options, console)
@@ -277,6 +274,8 @@ class _Plan:
 def _plan(settings: EmilySettings, options: _Options, schema: HomeSchema | None) -> _Plan:
     """The reflex table, threshold and cognition features the stream is answered with: the
     demo's own, else those of the home's ``schema`` and its latest (or chosen) reflex model."""
+    from emily.runtime.builder import DEMO_FEATURES, demo_schema
+
     if schema is None:
         dataset = demo_dataset()
         return _Plan(None, demo_schema(dataset), f"{REFLEX_TABLE}_demo", None, True,
@@ -337,6 +336,8 @@ def _run(
     options: _Options,
     console: Console,
 ) -> None:
+    from emily.runtime.bus import BusStimuli
+
     incoming = BusStimuli(session) if options.bus_in and session is not None else None
     policy = _policy(settings, options)
     try:
@@ -354,6 +355,11 @@ def _run_checked(
     incoming: BusStimuli | None,
     policy: InputPolicy,
 ) -> None:
+    from emily.runtime.answers import AnswerTally, AnswerWriter
+    from emily.runtime.builder import build_runtime
+    from emily.runtime.champion import choose_cognition
+    from emily.runtime.display import render
+
     stats = ConformStats()
     given = _input(settings, options, incoming, policy, stats, clock, console)
     plan = _plan(settings, options, given.schema if given else None)

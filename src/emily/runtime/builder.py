@@ -19,13 +19,10 @@ from emily.runtime.bus import RuntimeBus, ZenohBus
 from emily.runtime.journal import EpisodeJournal, ProcessEpisodic
 from emily.runtime.loop import Learning, TriuneRuntime
 from emily.runtime.metrics import RuntimeMetrics
+from emily.runtime.reflex_models import UNCALIBRATED_THRESHOLD
 from emily.runtime.schema_store import HomeSchema, conform
 from emily.runtime.stimuli import DemoDataset
 from emily.runtime.structure import CausalStructureSource, CognitionModel
-
-UNCALIBRATED_THRESHOLD = 0.75
-"""The hit threshold before ``emily learn`` calibrated one (the demo's): 50 standard deviations
-above chance at D = 10,000, too lax for records with many features (ADR 0014)."""
 
 JOURNAL_FILE = "outbox.sqlite3"
 """The journal's durable spill, under ``EMILY_HOME/journal``."""

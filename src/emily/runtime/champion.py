@@ -13,9 +13,10 @@ from pathlib import Path
 
 from emily.core import Clock, EmilyError, SovereignModel
 from emily.core.settings import EmilySettings
+from emily.runtime.model_names import DEFAULT_MODEL
 from emily.runtime.structure import CognitionModel, check_compatible
 
-DEFAULT_MODEL = "emily-gflownet"
+__all__ = ["DEFAULT_MODEL", "CognitionChoice", "choose_cognition", "flag_variant"]
 
 
 class CognitionChoice(SovereignModel):

@@ -26,6 +26,10 @@ from emily.runtime.schema_store import HomeSchema
 
 ModelKind = Literal["exemplar", "prototype"]
 MODEL_KINDS: tuple[ModelKind, ...] = ("exemplar", "prototype")
+UNCALIBRATED_THRESHOLD = 0.75
+"""The hit threshold before ``emily learn`` calibrated one (the demo's): 50 standard deviations
+above chance at D = 10,000, too lax for records with many features (ADR 0014)."""
+
 CARD_DIR = ("models", "reflex")
 
 
