@@ -18,12 +18,19 @@ RUN apt-get update && apt-get install -y --no-install-recommends make git restic
       prometheus prometheus-alertmanager && rm -rf /var/lib/apt/lists/*
 RUN /opt/venv/bin/pip install -c requirements.lock ".[dev]"
 
+# The runtime stage builds the wheel and installs it like any user's install, then drops the
+# sources: every file the package reads at run time (migrations, Feast templates, card template)
+# ships inside it (emily._data, found through importlib.resources), and `emily init` makes the
+# home in the volume. The check runs from / so that nothing can come from a source tree.
 FROM base AS runtime
 COPY --from=deps /opt/venv /opt/venv
-COPY src/ ./src/
-COPY pyproject.toml requirements.lock README.md ./
-RUN /opt/venv/bin/pip install --no-deps . && useradd --create-home emily \
- && mkdir -p /data/emily && chown emily /data/emily
+COPY src/ /tmp/build/src/
+COPY pyproject.toml README.md /tmp/build/
+RUN /opt/venv/bin/pip wheel --no-deps -w /tmp/dist /tmp/build \
+ && /opt/venv/bin/pip install --no-deps --force-reinstall /tmp/dist/emily_sovereign-*.whl \
+ && rm -rf /tmp/build /tmp/dist \
+ && cd / && /opt/venv/bin/python -c "from emily._data import data_path; data_path('migrations')" \
+ && useradd --create-home emily && mkdir -p /data/emily && chown emily /data/emily
 USER emily
 VOLUME ["/data/emily"]
 EXPOSE 8000

@@ -3,7 +3,7 @@
 #
 # Why a separate venv (ADR 0010): feast[redis] 0.67 needs redis-py < 8 and pandas < 3, while the
 # main .venv pins redis-py 8 (falkordb >= 1.8) and pandas 3. Emily talks to Feast through
-# infra/feature_store/runner.py run by this venv's Python, and reads the online store directly.
+# src/emily/_data/feature_store/runner.py run by this venv's Python, and reads the online store directly.
 # Usage: scripts/setup_feast.sh   (EMILY_FEAST_VENV overrides the folder; PYTHON the interpreter)
 set -euo pipefail
 cd "$(dirname "$0")/.."

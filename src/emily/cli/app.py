@@ -21,6 +21,7 @@ from emily.cli import cognition as cognition_commands
 from emily.cli import run as run_command
 from emily.cli.backup_commands import register_backup_commands
 from emily.cli.features_commands import register_features_commands
+from emily.cli.init_command import register_init_command
 from emily.cli.knowledge_commands import register_knowledge_commands
 from emily.cli.learn_eval import register_learn_eval_commands
 from emily.cli.memory import ingest, migrate_app, sleep
@@ -100,6 +101,7 @@ register_features_commands(app)
 register_backup_commands(app)
 register_serve_commands(app)
 register_knowledge_commands(app)
+register_init_command(app)
 app.add_typer(migrate_app, name="migrate")
 app.command("sleep")(sleep)
 app.command("ingest")(ingest)

@@ -374,7 +374,11 @@ def train(
         typer.Option(help="Register the trained model under this name (needs its model card)."),
     ] = None,
     card: Annotated[
-        Path | None, typer.Option(help="Model card for --register (default model_cards/NAME.yaml).")
+        Path | None,
+        typer.Option(
+            help="Model card for --register (default ./model_cards/NAME.yaml, else "
+            "EMILY_HOME/model_cards/NAME.yaml, which `emily init` writes)."
+        ),
     ] = None,
 ) -> None:
     """Train a GFlowNet (or run MCMC) on a hypothesis space, track it in MLflow and save it.
@@ -416,9 +420,10 @@ def train(
         raise InputError("--register needs a tracked run: drop --no-track")
     card_spec = None
     if register is not None:  # a broken card fails here, before minutes of training
-        from emily.ops.registry import ModelCardError, load_card
+        from emily.core.settings import load_settings
+        from emily.ops.registry import ModelCardError, default_card_path, load_card
 
-        card_spec = load_card(card or Path("model_cards") / f"{register}.yaml")
+        card_spec = load_card(card or default_card_path(register, load_settings()))
         if card_spec.name != register:
             raise ModelCardError(f"model card is for {card_spec.name!r}, not for {register!r}")
     setup: StructureSetup | None = None

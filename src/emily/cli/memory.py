@@ -35,7 +35,9 @@ console = Console()
 
 DirOption = Annotated[
     Path | None,
-    typer.Option("--dir", help="Migrations folder (default: infra/migrations of this checkout)."),
+    typer.Option(
+        "--dir", help="Migrations folder (default: the migrations shipped in the package)."
+    ),
 ]
 
 

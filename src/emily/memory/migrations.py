@@ -1,6 +1,7 @@
 """Versioned store migrations: ``up``/``down``/``verify``, applied in order, recorded in a ledger.
 
-A migration is one file in ``infra/migrations/`` named ``NNN_name.py`` that defines
+A migration is one file in ``emily/_data/migrations/`` (shipped in the package, so a wheel has
+them too) named ``NNN_name.py`` that defines
 ``DESCRIPTION``, ``up(ctx)``, ``down(ctx)`` and ``verify(ctx) -> bool``. The ledger
 (LanceDB table ``schema_migrations``, beside the data it describes) holds each applied
 migration's id, name, checksum (SHA-256 of the file) and time. ``up`` runs pending migrations
@@ -24,6 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from emily._data import data_path
 from emily.core import Clock, InputError, SovereignModel, system_clock
 from emily.core.settings import EmilySettings
 from emily.memory._lance import connect_lance, open_or_create, sql_literal
@@ -45,8 +47,8 @@ _LEDGER_SCHEMA = pa.schema(
 
 
 def default_migrations_dir() -> Path:
-    """``infra/migrations`` of the source tree this package was installed from."""
-    return Path(__file__).resolve().parents[3] / "infra" / "migrations"
+    """The migrations shipped in the package (``emily/_data/migrations``), however installed."""
+    return data_path("migrations")
 
 
 @dataclass
@@ -132,7 +134,7 @@ class Migrator:
 
     Args:
         ctx: The migration context (settings, LanceDB connection, stores).
-        directory: Folder of migration files (default: ``infra/migrations``).
+        directory: Folder of migration files (default: the package's own migrations).
         clock: Injectable clock for ledger timestamps.
     """
 

@@ -1,8 +1,9 @@
 """Where the feature store lives: a rendered Feast repo under ``EMILY_HOME/features/<project>``.
 
-Why rendered: the definitions and ``feature_store.yaml`` templates are versioned in
-``infra/feature_store``; the per-machine parts (online store path or Redis URL, registry, the
-Parquet source of the DVC ``prepare`` stage) come from Emily's settings. SQLite is the default
+Why rendered: the definitions and ``feature_store.yaml`` templates ship in the package
+(``emily/_data/feature_store``, found through ``importlib.resources``, so a wheel has them); the
+per-machine parts (online store path or Redis URL, registry, the Parquet source of the DVC
+``prepare`` stage) come from Emily's settings. SQLite is the default
 online store; ``EMILY_REDIS_URL`` selects Redis. A project name (letters, digits, ``_``) keeps
 runs that share a Redis database apart: Feast suffixes every Redis key with it.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from string import Template
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from emily._data import data_path
 from emily.core import ConfigError, SovereignModel
 from emily.core.settings import EmilySettings, load_settings
 from emily.ops.lineage import FEATURES_FILE
@@ -25,7 +28,6 @@ FEATURE_VIEW = "alpha_oscillation_features"
 FEATURE_NAMES = ("alpha_power", "alpha_phase", "attention_score")
 JOIN_KEY = "episode_id"
 DEFAULT_PROJECT = "emily"
-REPO_ROOT = Path(__file__).resolve().parents[4]
 _PROJECT = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 
 
@@ -77,8 +79,8 @@ def feature_store_config(
         project: Feast project name; unique names isolate test runs sharing a Redis db.
         source: The Parquet offline source (default: the DVC ``prepare`` output in the cwd).
             ``EMILY_FEAST_VENV`` and ``EMILY_FEAST_INFRA`` override the Feast environment and
-            the templates' folder (defaults: ``.venv-feast`` and ``infra/feature_store`` in
-            the repository).
+            the templates' folder (defaults: ``.venv-feast`` beside the environment Emily runs
+            in, where ``scripts/setup_feast.sh`` puts it, and the package's own templates).
     """
     settings = settings or load_settings()
     if not _PROJECT.match(project):
@@ -87,7 +89,8 @@ def feature_store_config(
             "digits or underscores (at most 63)"
         )
     home = settings.path("features", project).resolve()
-    venv = Path(os.environ.get("EMILY_FEAST_VENV", REPO_ROOT / ".venv-feast"))
+    venv = Path(os.environ.get("EMILY_FEAST_VENV", Path(sys.prefix).parent / ".venv-feast"))
+    infra = os.environ.get("EMILY_FEAST_INFRA") or str(data_path("feature_store"))
     return FeatureStoreConfig(
         project=project,
         repo_dir=str(home / "repo"),
@@ -96,7 +99,7 @@ def feature_store_config(
         sqlite_path=str(home / "online.db") if settings.redis_url is None else None,
         redis_url=settings.redis_url,
         source=str((source or FEATURES_FILE).resolve()),
-        infra_dir=os.environ.get("EMILY_FEAST_INFRA", str(REPO_ROOT / "infra" / "feature_store")),
+        infra_dir=infra,
         feast_python=str(venv / "bin" / "python"),
     )
 

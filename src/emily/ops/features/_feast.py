@@ -1,7 +1,7 @@
 """``FeastRunner``: Feast operations run in the isolated Feast environment, as subprocesses.
 
 Why subprocesses: Feast 0.67 cannot be installed beside the main environment's redis-py 8 and
-pandas 3 (ADR 0010). Each call renders the repo, runs ``infra/feature_store/runner.py`` with
+pandas 3 (ADR 0010). Each call renders the repo, runs the packaged ``feature_store/runner.py`` with
 ``.venv-feast/bin/python`` and parses the one JSON document it prints. Batch operations
 (apply, materialize) pay ~2-10 s of Feast start-up per call, which is fine for them; the
 runtime's hot path reads the online store directly (``emily.ops.features.OnlineFeatures``).

@@ -1,10 +1,12 @@
 """Model registry: versions with validated model cards, aliases, and an audit ledger."""
 
 from emily.ops.registry._cards import (
+    CARDS_FOLDER,
     ModelCard,
     ModelCardError,
     ModelCardSpec,
     card_json_schema,
+    default_card_path,
     load_card,
     parse_card,
     resolve_card,
@@ -21,6 +23,7 @@ from emily.ops.registry._registry import (
 
 __all__ = [
     "ALIASES",
+    "CARDS_FOLDER",
     "COGNITION_MODEL",
     "Decision",
     "DecisionLedger",
@@ -32,6 +35,7 @@ __all__ = [
     "ModelVersionInfo",
     "RegisteredModelInfo",
     "card_json_schema",
+    "default_card_path",
     "default_ledger",
     "load_card",
     "parse_card",

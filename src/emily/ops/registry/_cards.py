@@ -4,7 +4,9 @@ Why the card names metrics instead of giving values: a number typed into a card 
 model it describes (the seed's card says ``diversity_score: 0.89`` for a model nobody measured).
 Here ``performance_metrics`` lists metric *names*; registration copies their values from the
 tracked MLflow run and fails if the run lacks one. The schema is ``ModelCardSpec`` below;
-``model_cards/model_card.schema.json`` is generated from it (a test keeps the two in step).
+``model_cards/model_card.schema.json`` is generated from it (a test keeps the two in step), and
+ships in the package with a template card (``emily/_data/model_cards``) that ``emily init`` copies
+into a new home. A card is looked up in ``./model_cards`` (a clone), then in the home.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import yaml
 from pydantic import Field, ValidationError
 
 from emily.core import InputError, SovereignModel
+from emily.core.settings import EmilySettings
+
+CARDS_FOLDER = "model_cards"
 
 
 class ModelCardError(InputError):
@@ -102,9 +107,21 @@ def load_card(path: Path) -> ModelCardSpec:
     if not path.is_file():
         raise ModelCardError(
             f"model card {path} not found: every registered model needs a card "
-            "(see model_cards/model_card.schema.json)"
+            "(copy EMILY_HOME/model_cards/emily-gflownet.yaml, written by `emily init`; "
+            "schema: model_card.schema.json)"
         )
     return parse_card(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def default_card_path(name: str, settings: EmilySettings) -> Path:
+    """Where the card of model ``name`` is when ``--card`` is not given.
+
+    ``./model_cards/NAME.yaml`` when it exists (a clone keeps its cards there), else
+    ``EMILY_HOME/model_cards/NAME.yaml`` (``emily init`` puts the template there), so training
+    and registering work from any folder once the home has the card.
+    """
+    local = Path(CARDS_FOLDER) / f"{name}.yaml"
+    return local if local.is_file() else settings.path(CARDS_FOLDER, f"{name}.yaml")
 
 
 def resolve_card(

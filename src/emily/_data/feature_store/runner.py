@@ -13,6 +13,8 @@ used here. Commands:
 * ``status``: project, stores and feature views.
 """
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import importlib.util
@@ -23,42 +25,45 @@ import time
 import warnings
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 FEATURE_VIEW = "alpha_oscillation_features"
 FEATURES = ["alpha_power", "alpha_phase", "attention_score"]
 
 
-def _store(repo):
+def _store(repo: Path) -> Any:
     from feast import FeatureStore
 
     return FeatureStore(repo_path=str(repo))
 
 
-def _definitions(repo):
+def _definitions(repo: Path) -> list[Any]:
     spec = importlib.util.spec_from_file_location(
         "emily_feast_definitions", repo / "definitions.py"
     )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {repo / 'definitions.py'}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return [module.episode, module.alpha_oscillation_features]
 
 
-def _refs():
+def _refs() -> list[str]:
     return [f"{FEATURE_VIEW}:{name}" for name in FEATURES]
 
 
-def _get(store, ids):
+def _get(store: Any, ids: list[str]) -> Any:
     rows = [{"episode_id": i} for i in ids]
     return store.get_online_features(features=_refs(), entity_rows=rows).to_dict()
 
 
-def cmd_apply(store, repo, args):
+def cmd_apply(store: Any, repo: Path, args: argparse.Namespace) -> Any:
     objects = _definitions(repo)
     store.apply(objects)
     return {"applied": [o.name for o in objects]}
 
 
-def cmd_materialize(store, repo, args):
+def cmd_materialize(store: Any, repo: Path, args: argparse.Namespace) -> Any:
     end = datetime.fromisoformat(args.end)
     if args.incremental:
         store.materialize_incremental(end_date=end)
@@ -67,11 +72,11 @@ def cmd_materialize(store, repo, args):
     return {"materialized": FEATURE_VIEW, "end": args.end, "incremental": args.incremental}
 
 
-def cmd_get(store, repo, args):
+def cmd_get(store: Any, repo: Path, args: argparse.Namespace) -> Any:
     return _get(store, args.ids.split(","))
 
 
-def cmd_write(store, repo, args):
+def cmd_write(store: Any, repo: Path, args: argparse.Namespace) -> Any:
     import pandas as pd
 
     rows = json.load(sys.stdin)
@@ -81,7 +86,7 @@ def cmd_write(store, repo, args):
     return {"written": len(frame)}
 
 
-def cmd_bench(store, repo, args):
+def cmd_bench(store: Any, repo: Path, args: argparse.Namespace) -> Any:
     ids = args.ids.split(",")
     _get(store, ids[:1])  # warm the registry cache and the connection
     samples = []
@@ -98,7 +103,7 @@ def cmd_bench(store, repo, args):
     }
 
 
-def cmd_status(store, repo, args):
+def cmd_status(store: Any, repo: Path, args: argparse.Namespace) -> Any:
     config = store.config
     return {
         "project": config.project,
@@ -108,7 +113,7 @@ def cmd_status(store, repo, args):
     }
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="runner.py")
     parser.add_argument(
         "command", choices=["apply", "materialize", "get", "write", "bench", "status"]
