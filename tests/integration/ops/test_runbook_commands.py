@@ -36,7 +36,7 @@ def shell_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("runbook") / "emily-home"
     home.mkdir()
     venv_bin = str(Path(sys.executable).parent)
-    return {
+    env = {
         **os.environ,
         "EMILY_HOME": str(home),
         "EMILY_CONFIG": str(home.parent / "no-emily.toml"),
@@ -46,6 +46,12 @@ def shell_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "TRANSFORMERS_OFFLINE": "1",
         "COLUMNS": "120",
     }
+    # A home in use, as the runbooks assume (`emily backup` refuses an empty one).
+    subprocess.run(
+        ["emily", "run", "--demo", "--limit", "50", "--no-live", "--no-cognition"],
+        env=env, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    return env
 
 
 def test_runbooks_name_commands() -> None:
