@@ -19,9 +19,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from emily.cli.rollout_commands import register_rollout_commands
 from emily.core import InputError
+from emily.core.settings import load_settings
 from emily.ops.flags import FlagStore, flags_path
-from emily.ops.registry import ModelRegistry
+from emily.ops.registry import ModelRegistry, default_card_path
 from emily.ops.tracking import TrackingConfig, quiet_mlflow, tracking_config
 
 console = Console()
@@ -69,12 +71,16 @@ def models_register(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
     card: Annotated[
         Path | None,
-        typer.Option("--card", help="Model card YAML (default: model_cards/NAME.yaml)."),
+        typer.Option(
+            "--card",
+            help="Model card YAML (default ./model_cards/NAME.yaml, else "
+            "EMILY_HOME/model_cards/NAME.yaml).",
+        ),
     ] = None,
     why: Annotated[str, typer.Option("--why", help="Reason, kept in the ledger.")] = "trained",
 ) -> None:
     """Register a run's model with its model card (metrics are copied from the run)."""
-    card_path = card or Path("model_cards") / f"{name}.yaml"
+    card_path = card or default_card_path(name, load_settings())
     info = ModelRegistry().register(
         run_id=run_id, name=name, card=card_path, who=current_user(), why=why
     )
@@ -148,6 +154,9 @@ def models_rollouts(as_json: JsonOption = False) -> None:
         state = ", ".join(f"{k}={v}" for k, v in r.state.items() if k != "decision")
         table.add_row(r.id, r.kind, r.updated_at, str(r.observations), escape(state))
     console.print(table)
+
+
+register_rollout_commands(models_app)  # emily models canary|shadow ...
 
 
 @flags_app.command("list")
@@ -243,7 +252,7 @@ def ui(
 
 
 def register_ops_commands(app: typer.Typer) -> None:
-    """Add ``models``, ``flags`` and ``ui`` to the ``emily`` app."""
+    """Add ``models`` (with its rollouts), ``flags`` and ``ui`` to the ``emily`` app."""
     app.add_typer(models_app, name="models")
     app.add_typer(flags_app, name="flags")
     app.command("ui")(ui)

@@ -359,6 +359,7 @@ def _run_checked(
     from emily.runtime.builder import build_runtime
     from emily.runtime.champion import choose_cognition
     from emily.runtime.display import render
+    from emily.runtime.rollout_serving import attach_rollouts
 
     stats = ConformStats()
     given = _input(settings, options, incoming, policy, stats, clock, console)
@@ -403,6 +404,14 @@ def _run_checked(
         learning=learning,
         threshold=options.threshold if options.threshold is not None else plan.threshold,
     )
+    close_rollouts = attach_rollouts(  # `emily models canary|shadow|ab|bluegreen start …`
+        runtime,
+        settings,
+        plan.features if options.cognition else None,
+        choice.model if choice else None,
+        clock,
+        name=options.model,
+    )
     tally = AnswerTally()
     start = clock.monotonic()
     writer = AnswerWriter(options.out_file) if options.out_file else None
@@ -434,6 +443,7 @@ def _run_checked(
         if writer is not None:
             writer.close()
         runtime.close()
+        close_rollouts()
     elapsed = clock.monotonic() - start
     if not options.live and not options.as_json:
         console.print(render(runtime, tally.n, elapsed))

@@ -115,6 +115,11 @@ def serve(
         cognition_model=choice.model if choice else None,
         cognition_variant=choice.variant if choice else "v1",
     )
+    from emily.runtime.rollout_serving import attach_rollouts
+
+    close_rollouts = attach_rollouts(
+        runtime, settings, features, choice.model if choice else None, clock
+    )
     try:
         app = create_app(
             runtime, settings, clock=clock, options=ApiOptions(protect_metrics=protect_metrics)
@@ -125,6 +130,7 @@ def serve(
         uvicorn.run(app, host=host, port=port, workers=1, log_level="info")
     finally:
         runtime.close()
+        close_rollouts()
 
 
 remediation_app = typer.Typer(

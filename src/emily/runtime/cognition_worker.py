@@ -12,10 +12,13 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from emily.core import Clock, SovereignModel
 from emily.runtime.stimuli import Stimulus
+
+if TYPE_CHECKING:
+    from emily.ops.rollout import Answer, RolloutRouter, Route
 
 
 class Hypothesis(SovereignModel):
@@ -72,6 +75,20 @@ class CognitionWorker:
         self._lock = threading.Lock()
         self.failures = 0
         self.last_error: str | None = None
+        self._router: RolloutRouter[HypothesisSource] | None = None
+        self._route: Route[HypothesisSource] | None = None
+        self._answered: HypothesisBatch | None = None
+        self._window_sent: list[Stimulus] = []
+        self._closing = False
+
+    def attach_router(self, router: RolloutRouter[HypothesisSource]) -> None:
+        """Route each batch by the rollouts in force (canary, shadow), measuring challengers.
+
+        Why after construction: the router needs the registry and the store, which the serving
+        command owns; the worker only asks it, per batch, which source answers.
+        """
+        with self._lock:
+            self._router = router
 
     def offer(self, stimulus: Stimulus) -> bool:
         """Add a stimulus to the window; start a batch unless one is running. Never blocks."""
@@ -84,18 +101,73 @@ class CognitionWorker:
 
     def _submit_locked(self) -> None:
         self._fresh = False
+        window = list(self._window)
+        source = self._source
+        self._route = None
+        if self._router is not None:
+            self._route = self._router.route(window[-1].id, self._source)
+            source = self._route.source
+        self._window_sent = window
         self._started = self._clock.monotonic()
-        future = self._pool.submit(self._source.hypothesise, list(self._window))
+        future = self._pool.submit(source.hypothesise, window)
         self._in_flight = future
         future.add_done_callback(self._done)
 
     def _done(self, future: Future[HypothesisBatch]) -> None:
+        route, latency = self._route, self._clock.monotonic() - self._started
+        batch: HypothesisBatch | None = None
+        error: str | None = None
         try:
-            latency = self._clock.monotonic() - self._started
-            self._on_batch(future.result().model_copy(update={"latency_s": latency}))
+            batch = future.result().model_copy(update={"latency_s": latency})
         except Exception as exc:  # a failing model must not stop the runtime; it is reported
             self.failures += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
+            error = self.last_error = f"{type(exc).__name__}: {exc}"
+        if batch is not None:
+            try:
+                self._on_batch(batch)
+            except Exception as exc:  # the consumer's failure, not the model's: not measured
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+        if route is not None and self._router is not None:
+            try:
+                self._router.observe(route, _answer(batch, latency, error))
+            except Exception as exc:  # a verdict that fails must not stop serving either
+                self.last_error = f"rollout: {type(exc).__name__}: {exc}"
+            if route.shadow is not None and batch is not None:
+                self._answered = batch
+                with self._lock:
+                    if not self._closing:
+                        self._started = self._clock.monotonic()
+                        shadow = self._pool.submit(route.shadow.hypothesise, self._window_sent)
+                        self._in_flight = shadow
+                        shadow.add_done_callback(self._shadow_done)
+                        return
+        self._next()
+
+    def _shadow_done(self, future: Future[HypothesisBatch]) -> None:
+        """Compare the shadow's batch with the champion's answer; the shadow's is never served."""
+        latency = self._clock.monotonic() - self._started
+        champion = self._answered
+        try:
+            shadow: HypothesisBatch | None = future.result()
+            error = None
+        except Exception as exc:
+            shadow, error = None, f"{type(exc).__name__}: {exc}"
+        if self._router is not None and champion is not None:
+            served = {h.description for h in champion.hypotheses}
+            seen = {h.description for h in shadow.hypotheses} if shadow else set()
+            union = served | seen
+            try:
+                self._router.compare(
+                    _answer(champion, champion.latency_s, None),
+                    _answer(shadow, latency, error),
+                    len(served & seen) / len(union) if union and shadow else 0.0,
+                )
+            except Exception as exc:  # a tracking outage must not stop serving
+                self.last_error = f"shadow: {type(exc).__name__}: {exc}"
+        self._next()
+
+    def _next(self) -> None:
         with self._lock:
             self._in_flight = None
             if self._fresh:
@@ -103,9 +175,24 @@ class CognitionWorker:
 
     def close(self) -> None:
         """Let the running batch finish (its result is still delivered), then stop."""
-        with self._lock:
-            self._fresh = False
-            running = self._in_flight
-        if running is not None:
-            wait([running])
+        while True:
+            with self._lock:
+                self._fresh, self._closing = False, True
+                running = self._in_flight
+            if running is None or running.done():
+                break
+            wait([running])  # a shadow run may follow the champion's: wait for it too
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _answer(batch: HypothesisBatch | None, latency_s: float, error: str | None) -> Answer:
+    """A batch as the rollout machinery measures it: latency, diversity, error."""
+    from emily.ops.rollout import Answer
+
+    if batch is None:
+        return Answer(hypotheses=[], latency_ms=latency_s * 1000.0, diversity=0.0, error=error)
+    return Answer(
+        hypotheses=[h.description for h in batch.hypotheses],
+        latency_ms=latency_s * 1000.0,
+        diversity=batch.diversity,
+    )

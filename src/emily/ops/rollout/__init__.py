@@ -23,13 +23,27 @@ from emily.ops.rollout._model import (
     diversity,
     overlap,
 )
+from emily.ops.rollout._serving import (
+    AB_SETTINGS,
+    SHADOW,
+    ABSettings,
+    RolloutRegistry,
+    RolloutRouter,
+    Route,
+    ShadowSettings,
+    ab_id,
+    shadow_id,
+)
 from emily.ops.rollout._shadow import ComparisonSink, ShadowDeployment
 from emily.ops.rollout._state import RolloutRecord, RolloutStore
 
 __all__ = [
+    "AB_SETTINGS",
     "BUCKETS",
     "NOT_YET",
+    "SHADOW",
     "SLO",
+    "ABSettings",
     "ABTest",
     "ABVerdict",
     "AliasMover",
@@ -43,15 +57,21 @@ __all__ = [
     "HypothesisModel",
     "ModelLoader",
     "RolloutRecord",
+    "RolloutRegistry",
+    "RolloutRouter",
     "RolloutStore",
+    "Route",
     "ShadowDeployment",
+    "ShadowSettings",
     "SmokeTest",
+    "ab_id",
     "assign_variant",
     "call_measured",
     "default_smoke_test",
     "diversity",
     "in_percentage",
     "overlap",
+    "shadow_id",
     "stable_bucket",
     "welch_p_value",
 ]

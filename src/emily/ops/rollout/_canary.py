@@ -44,6 +44,7 @@ class CanaryState(StrEnum):
     RUNNING = "running"
     PROMOTED = "promoted"
     ROLLED_BACK = "rolled-back"
+    STOPPED = "stopped"
 
 
 class CanaryReport(SovereignModel):
@@ -68,6 +69,13 @@ class AliasMover(Protocol):
     def clear_alias(self, name: str, alias: str, *, who: str = ..., why: str) -> Decision:
         """Remove ``alias`` and record why."""
         ...
+
+
+class _NotLoaded:
+    """Stands in for a model a process never calls (the CLI, or a server that only measures)."""
+
+    def generate(self, num_samples: int) -> list[Any]:
+        raise InputError("this canary was loaded to be measured or decided, not to serve")
 
 
 def _p95(values: list[float]) -> float:
@@ -112,10 +120,50 @@ class CanaryRollout:
         if store is not None:
             self._resume(store)
 
+    @classmethod
+    def from_store(
+        cls,
+        store: RolloutStore,
+        rollout_id: str,
+        *,
+        registry: AliasMover,
+        clock: Clock | None = None,
+        who: str = "canary",
+        sink: ComparisonSink | None = None,
+    ) -> CanaryRollout:
+        """The canary saved as ``rollout_id``, with its own settings, to measure or decide.
+
+        Why: the CLI starts a canary and ``emily serve`` measures it; neither holds the other's
+        objects, so each rebuilds the canary from the store (the contract between them).
+        """
+        saved = store.load_state(rollout_id, KIND)
+        if saved is None:
+            raise InputError(f"no canary {rollout_id!r} in {store.path}")
+        settings = saved["settings"]
+        return cls(
+            model_name=saved["model"],
+            champion=_NotLoaded(),
+            challenger=_NotLoaded(),
+            challenger_version=saved["challenger_version"],
+            registry=registry,
+            percent=settings["percent"],
+            slo=SLO.model_validate(settings["slo"]),
+            min_requests=settings["min_requests"],
+            clock=clock,
+            who=who,
+            sink=sink,
+            store=store,
+        )
+
+    @staticmethod
+    def id_for(model_name: str, challenger_version: str) -> str:
+        """The store id of the canary of ``challenger_version`` of ``model_name``."""
+        return f"{KIND}:{model_name}:v{challenger_version}"
+
     @property
     def rollout_id(self) -> str:
         """The id of this canary in a ``RolloutStore``: one per model and challenger version."""
-        return f"{KIND}:{self.model_name}:v{self.challenger_version}"
+        return self.id_for(self.model_name, self.challenger_version)
 
     def _settings(self) -> dict[str, object]:
         return {
@@ -173,6 +221,18 @@ class CanaryRollout:
         if self.state is CanaryState.ROLLED_BACK or not self.routes_to_challenger(key):
             return list(self.champion.generate(num_samples))
         answer = call_measured(self.challenger, num_samples, self._clock)
+        self.observe(answer)
+        if answer.error is not None:
+            return list(self.champion.generate(num_samples))
+        return answer.hypotheses
+
+    def observe(self, answer: Answer) -> CanaryState:
+        """Record one challenger call measured elsewhere (e.g. a server's cognition batch).
+
+        Ignored unless the canary runs: a verdict or a stop from another process is final.
+        """
+        if self.state is not CanaryState.RUNNING:
+            return self.state
         self._answers.append(answer)
         measured = {
             "latency_ms": answer.latency_ms,
@@ -183,10 +243,35 @@ class CanaryRollout:
             self._store.append(self.rollout_id, "challenger", measured)
         if self._sink is not None:
             self._sink(len(self._answers), {f"canary.{k}": v for k, v in measured.items()})
-        self.evaluate()
-        if answer.error is not None:
-            return list(self.champion.generate(num_samples))
-        return answer.hypotheses
+        return self.evaluate()
+
+    def finish(self, state: CanaryState, *, why: str, who: str | None = None) -> Decision | None:
+        """End a running canary by hand: promote, roll back, or stop (``emily models canary``).
+
+        Promoting moves ``champion`` to the challenger; rolling back and stopping clear the
+        ``challenger`` alias if a version still holds it. Each is recorded in the ledger.
+        """
+        if self.state is not CanaryState.RUNNING:
+            raise InputError(
+                f"canary {self.rollout_id} has already ended ({self.state.value}): start a new one"
+            )
+        actor = who or self._who
+        if state is CanaryState.PROMOTED:
+            self.decision = self._registry.promote(
+                self.model_name, self.challenger_version, alias="champion", who=actor, why=why
+            )
+        elif state in (CanaryState.ROLLED_BACK, CanaryState.STOPPED):
+            try:
+                self.decision = self._registry.clear_alias(
+                    self.model_name, "challenger", who=actor, why=why
+                )
+            except InputError:  # nobody holds @challenger any more: nothing to clear
+                self.decision = None
+        else:
+            raise InputError(f"a canary ends promoted, rolled-back or stopped, not {state.value}")
+        self.state = state
+        self._save()
+        return self.decision
 
     def report(self) -> CanaryReport:
         """The challenger's figures so far against the SLOs."""
