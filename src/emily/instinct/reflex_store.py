@@ -7,9 +7,10 @@ crash loses nothing that ``learn``/``reinforce``/``forget`` returned from. Two i
 ``settings.home / "lancedb"``). Each LanceDB write is one atomic commit (a new table version).
 
 The table keeps vectors packed (``fixed_size_list<uint8>[D/8]``, 1,250 bytes at D = 10,000)
-in column ``vector``; ``idx_hdc_reflex`` is an IVF_FLAT Hamming index on it (LanceDB's PQ/SQ
-reject uint8 and its HNSW variants need tuning for useful recall; ENGINES.md). The hot path never
-queries LanceDB: the index serves ad-hoc and migration queries; lookups scan memory.
+in column ``vector``; ``idx_hdc_reflex`` is an IVF_FLAT Hamming index on it: LanceDB's PQ and
+SQ quantizers, and so the HNSW variants built on them, refuse a uint8 column (LanceDB 0.40:
+``create_index(index_type="IVF_PQ")`` fails with "unsupported data type: UInt8"). The hot path
+never queries LanceDB: the index serves ad-hoc and migration queries; lookups scan memory.
 """
 
 from __future__ import annotations

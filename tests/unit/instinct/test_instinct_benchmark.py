@@ -31,7 +31,9 @@ def test_benchmark_prints_every_required_figure_last() -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for key in KEYS:
         assert key in figures
-    assert (figures["n"], figures["dim"], figures["bytes_per_reflex"]) == (2000, 10_000, 1250)
+    assert (figures["n"], figures["dim"]) == (2000, 10_000)
     assert figures["answers_match_faiss"] is True
-    assert 0.0 <= figures["ann_recall_at_1"] <= 1.0
-    assert figures["ours_single_p50_us"] <= figures["ours_single_p99_us"]
+    # Each query is a stored vector with 10 % of its bits flipped; the index finds it when one of
+    # its 16 blocks of 24 bits is within one flip of the stored block: P(no block) = 0.71^16,
+    # about 0.4 %, so nearly every query must be found. A broken index scores far below.
+    assert figures["ann_recall_at_1"] >= 0.9
