@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +49,10 @@ console = Console()
 
 TRAIN_SAMPLES = 1000
 """Graphs drawn after training for the tracked plots (hypothesis distribution, edge marginals)."""
+MCMC_REFERENCE = "MCMC reference"
+"""The plot's name for a target drawn by structure MCMC (where the exact one is not enumerable)."""
+MCMC_CHAINS = 4
+"""Chains of that reference (pooled; more chains, less dependence on one start)."""
 EDGES_SHOWN = 10
 """Most probable edges listed by ``emily sample`` (all of them are in --marginals and --json)."""
 MAX_HIDDEN = 4096
@@ -680,6 +685,10 @@ def _train_tracked(
     """Train inside an MLflow run; the model and a 1,000-sample hypothesis plot are logged, and
     for DAGs the edge marginals and top graphs of those samples (see :func:`_log_structure`).
 
+    The model is logged once, as an MLflow Model (pyfunc, with signature and input example): the
+    run's MLflow views show it at once, ``--register`` points a version at it, and the runtime
+    warm-starts from the checkpoint inside it.
+
     The checkpoint is written to ``out`` as soon as training ends, before anything else is
     logged, so a tracking store that fails afterwards does not cost the trained model.
     """
@@ -712,18 +721,58 @@ def _train_tracked(
             drawn.append(_dag_draws(net, sample))
         labels = [hypothesis_label(d) for d in sample.descriptions]
         if not net.env.enumerable:
-            return TrainingOutput(model=net, hypotheses=labels)
+            reference = _mcmc_reference(net, TRAIN_SAMPLES)
+            if reference is None:  # no MCMC over this space
+                return TrainingOutput(model=net, hypotheses=labels)
+            return TrainingOutput(
+                model=net, hypotheses=labels, target=reference, target_name=MCMC_REFERENCE
+            )
         exact = net.exact  # the target itself: every hypothesis and its true probability
         every = [hypothesis_label(d) for d in net.env.describe(exact.states)]
         target: dict[Hashable, float] = dict(zip(every, exact.target.tolist(), strict=True))
         return TrainingOutput(model=net, hypotheses=labels, target=target, target_name="exact")
 
+    from emily.ops.registry._pyfunc import log_trained_gflownet
+
     name = f"{net.config.variant}-{env.value}"  # + the run id's first 8 hex digits
-    run = track_training(trainer, params, experiment=experiment, run_name=name, unique_name=True)
+    run = track_training(
+        trainer,
+        params,
+        experiment=experiment,
+        run_name=name,
+        unique_name=True,
+        log_model=log_trained_gflownet,
+    )
     if drawn:
         columns = list(getattr(net.env, "columns", []))
         _log_structure(run.run_id, drawn[0][0], drawn[0][1], columns)
     return run, summaries[0]
+
+
+def _mcmc_reference(net: GFlowNet, n: int) -> dict[Hashable, float] | None:
+    """Where no exact posterior exists, ``n`` structure-MCMC graphs as the plot's target.
+
+    The chains target the env's own score and structure prior with the same ``max_parents``,
+    so the GFlowNet's draws and these share one target; their frequencies, labelled the way
+    the GFlowNet's samples are (through ``env.describe``), are drawn as the reference markers.
+    Cheap by design: the default burn-in (20 sweeps) and a thin of ``d`` steps, a second or
+    two at d = 20; seeded from the net's seed, so a rerun draws the same reference. ``None``
+    for a space that is not DAGs (no MCMC over it).
+    """
+    import torch
+
+    from emily.cognition.envs import DAGHypotheses
+    from emily.cognition.mcmc import StructureMCMC
+    from emily.ops.tracking import hypothesis_label
+
+    env = net.env
+    if not isinstance(env, DAGHypotheses):
+        return None
+    mcmc = StructureMCMC(env.score, env.max_parents, chains=MCMC_CHAINS, seed=net.config.seed)
+    drawn = mcmc.sample(n, thin=env.d)
+    described = env.describe({"adj": torch.from_numpy(drawn.adjacency)})
+    counts = Counter(hypothesis_label(d) for d in described)
+    return {label: count / n for label, count in counts.items()}
 
 
 def _dag_draws(net: GFlowNet, sample: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -967,8 +1016,6 @@ def _finite(value: float) -> float | None:
 
 def _top_hypotheses(draws: _Draws, n: int, top: int) -> list[dict[str, Any]]:
     """The most frequent hypotheses of a non-DAG space, with their frequency and log-reward."""
-    from collections import Counter
-
     counts = Counter(draws.keys)
     first: dict[Any, int] = {}
     for i, key in enumerate(draws.keys):

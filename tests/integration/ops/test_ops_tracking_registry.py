@@ -297,3 +297,23 @@ def test_the_cognition_gflownet_round_trips_through_tracking_and_registry(env: E
     assert default_smoke_test(DescribedSamples(loaded)) is None
     with pytest.raises(InputError, match="not a state dict"):
         env.registry.load_state_dict(name)
+
+
+def test_a_run_whose_model_never_finished_logging_is_refused_in_one_line(env: Env) -> None:
+    """A logged model left FAILED (the store went away mid-upload) is not registered, and the
+    fallback reads the run's own files: MLflow's run listing would also look for that model,
+    through its process-wide URI, in another store."""
+    from mlflow.entities import LoggedModelOutput
+
+    client = make_client(env.config)
+    with MlflowTracker(config=env.config, clock=env.clock, run_name="half-logged") as tracker:
+        tracker.callback(Step(0, loss=1.0, log_z=0.0, diversity=0.5, modes=1))
+        model = client.create_logged_model(
+            tracker.experiment_id, name="model", source_run_id=tracker.run_id
+        )
+        client.log_outputs(tracker.run_id, [LoggedModelOutput(model.model_id, step=0)])
+        client.finalize_logged_model(model.model_id, "FAILED")
+        run_id = tracker.run_id
+    card = tmp_card(env.home, "half-logged")
+    with pytest.raises(InputError, match=f"run {run_id} logged no model under 'model'"):
+        env.registry.register(run_id=run_id, name="half-logged", card=card)

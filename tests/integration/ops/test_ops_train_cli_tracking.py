@@ -7,14 +7,22 @@ EMILY_HOME, read back with MLflow's own client.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import pytest
 from typer.testing import CliRunner
 
 from emily.cli.app import app
 from emily.ops.registry import ModelCardError, ModelRegistry
+from emily.ops.registry._registry import _process_tracking_uri
 from emily.ops.tracking import make_client, tracking_config
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from mlflow.entities import Run
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +54,9 @@ def test_train_logs_params_step_metrics_model_and_plots(tmp_path: Path) -> None:
     assert len(l1_steps) >= 3  # every 4th step, and the final policy
     assert {"l1", "jsd"} <= set(run.data.metrics)
     assert trained["l1"] == pytest.approx(run.data.metrics["l1"])
-    model = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
-    assert model == {"model/checkpoint.pt", "model/emily_model.json"}
+    assert not (Path(urlparse(run.info.artifact_uri).path) / "model").exists()  # no loose copy
+    (model_id,) = _model_ids(run)  # the model, as an MLflow Model
+    assert client.get_logged_model(model_id).model_type == "emily-gflownet"
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert plots == {"plots/loss_curve.png", "plots/hypothesis_distribution.png"}
 
@@ -98,3 +107,93 @@ def test_train_names_the_run_prints_its_url_and_explains_the_metrics(tmp_path: P
     assert names[0] != names[1]
     assert "of 2.0 max" in first  # l1 explained
     assert "of 0.693 max" in first  # jsd explained
+
+
+def _model_ids(run: Run) -> list[str]:
+    """The MLflow Models the run lists as its outputs (what its model views show)."""
+    return [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
+
+
+def _checkpoints(root: Path) -> list[Path]:
+    """Every stored copy of a GFlowNet checkpoint under an artifact root."""
+    return sorted(root.rglob("checkpoint.pt"))
+
+
+def test_train_logs_the_gflownet_once_as_the_mlflow_model_registration_points_at(
+    tmp_path: Path,
+) -> None:
+    """The run's MLflow views list the model as soon as training ends; registering the run
+    makes a version of that model, stores no second checkpoint, and the warm start reads it."""
+    from mlflow.artifacts import download_artifacts
+    from mlflow.models import Model
+
+    out = _ok("train", "--env", "dag", "--demo", "--steps", "3", "--hidden", "16",
+              "--no-progress", "--json", "--out", str(tmp_path / "g.pt"))  # fmt: skip
+    trained = json.loads(out.splitlines()[-1])
+    run_id = trained["run_id"]
+    config = tracking_config()
+    assert config.artifact_root is not None
+    root = Path(urlparse(config.artifact_root).path)
+    client = make_client(config)
+    (model_id,) = _model_ids(client.get_run(run_id))  # before any registration
+    logged = client.get_logged_model(model_id)
+    assert (logged.name, logged.status.name, logged.source_run_id) == ("model", "READY", run_id)
+    assert trained["model_uri"] == f"runs:/{run_id}/model"  # MLflow resolves it to the model
+    # MLflow resolves a logged model through its process-wide URI (set as a user would).
+    with tempfile.TemporaryDirectory() as tmp, _process_tracking_uri(config.tracking_uri):
+        folder = download_artifacts(artifact_uri=trained["model_uri"], dst_path=tmp)
+        model = Model.load(str(Path(folder) / "MLmodel"))
+    assert "python_function" in model.flavors
+    assert model.signature is not None
+    assert model.saved_input_example_info is not None
+    assert len(_checkpoints(root)) == 1
+
+    _ok("models", "register", run_id, "emily-gflownet", "--card", str(CARD))
+    version = client.get_model_version("emily-gflownet", "1")
+    assert version.source == f"models:/{logged.model_id}"
+    assert _model_ids(client.get_run(run_id)) == [logged.model_id]
+    (stored,) = _checkpoints(root)  # still the one copy, inside the logged model
+    assert logged.model_id in stored.parts
+    assert ModelRegistry().load_checkpoint("emily-gflownet", "1") == stored.read_bytes()
+
+
+def test_train_on_a_non_enumerable_dag_draws_the_mcmc_reference_as_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """d = 7 has no exact posterior; the hypothesis plot's target is then structure MCMC on the
+    same score, its graphs labelled as the env labels the GFlowNet's samples."""
+    import numpy as np
+
+    from emily.cognition.envs import DAGHypotheses
+    from emily.cognition.gflownet import GFlowNet
+    from emily.ops.tracking import hypothesis_distribution_figure as real
+    from emily.ops.tracking import hypothesis_label
+
+    drawn: list[tuple[dict[str, Any], Figure]] = []
+
+    def spy(counts: Any, **kwargs: Any) -> Figure:
+        figure = real(counts, **kwargs)
+        drawn.append((kwargs, figure))
+        return figure
+
+    monkeypatch.setattr("emily.ops.tracking._tracker.hypothesis_distribution_figure", spy)
+    _ok("train", "--env", "dag", "--nodes", "7", "--steps", "2", "--hidden", "16",
+        "--no-progress", "--json", "--out", str(tmp_path / "g.pt"))  # fmt: skip
+    ((kwargs, figure),) = drawn
+    assert kwargs["target_name"] == "MCMC reference"
+    legend = figure.axes[0].get_legend()
+    assert legend is not None
+    assert "MCMC reference probability" in [t.get_text() for t in legend.get_texts()]
+    target = kwargs["target"]
+    assert sum(target.values()) == pytest.approx(1.0)
+    assert all(p * 1000 == pytest.approx(round(p * 1000)) for p in target.values())  # 1,000 draws
+    env = GFlowNet.load(tmp_path / "g.pt").env
+    assert isinstance(env, DAGHypotheses)
+    index = {name: i for i, name in enumerate(env.columns)}
+    for label in target:  # each label is the env's own label of a graph in its space
+        adjacency = np.zeros((7, 7), dtype=bool)
+        if label != "(no edges)":
+            for edge in str(label).split(", "):
+                parent, child = edge.split("→")
+                adjacency[index[parent], index[child]] = True
+        assert hypothesis_label(env.describe(env.state_from(adjacency))[0]) == label

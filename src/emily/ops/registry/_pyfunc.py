@@ -4,7 +4,9 @@ Why pyfunc around our checkpoint, not the ``pytorch`` flavor: sampling needs the
 *and* its environment (the score with its data statistics, the DAG constraints), and
 ``GFlowNet.load`` rebuilds both from one ``checkpoint.pt``. That file is the MLflow Model's only
 artifact, so ``mlflow.pyfunc.load_model("models:/NAME@champion")``, ``mlflow models serve`` and
-the runtime's warm start (``emily.runtime.champion``) all read the same bytes.
+the runtime's warm start (``emily.runtime.champion``) all read the same bytes. ``emily train``
+logs the model once, when training ends (:func:`log_trained_gflownet`); registration then points
+a version at it instead of storing the checkpoint a second time.
 
 The contract, stored as the model's signature and input example:
 
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd  # at run time: MLflow resolves ``predict``'s type hints when it logs
 
 from emily.core import InputError
-from emily.ops.tracking import CHECKPOINT_FILE
+from emily.ops.tracking import CHECKPOINT_FILE, MODEL_ARTIFACT
 
 with warnings.catch_warnings():
     # On import, mlflow.pyfunc warns about the type hints of its own agent request classes.
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from emily.cognition import GFlowNet
+    from emily.ops.tracking import MlflowTracker
 
 CHECKPOINT_ARTIFACT = "checkpoint"
 """The key of the checkpoint in the pyfunc flavor's ``artifacts``."""
@@ -207,6 +210,20 @@ def log_gflownet_model(
         raise
     client.finalize_logged_model(model.model_id, "READY")
     return str(model.model_id)
+
+
+def log_trained_gflownet(tracker: MlflowTracker, net: GFlowNet) -> str:
+    """Log a freshly trained GFlowNet as its run's MLflow Model; return the model's ``runs:/`` URI.
+
+    A ``track_training(log_model=...)`` logger: the run's only copy of the checkpoint, named
+    ``MODEL_ARTIFACT`` as the registry looks for it, in MLflow's model views from the start.
+    ``runs:/RUN/model`` resolves to this model in MLflow's own loaders.
+    """
+    with tempfile.TemporaryDirectory(prefix="emily-trained-") as tmp:
+        checkpoint = Path(tmp) / CHECKPOINT_FILE
+        net.save(checkpoint)
+        log_gflownet_model(tracker.client, tracker.run_id, checkpoint, name=MODEL_ARTIFACT)
+    return f"runs:/{tracker.run_id}/{MODEL_ARTIFACT}"
 
 
 def _requirement() -> str:

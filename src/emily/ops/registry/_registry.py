@@ -7,9 +7,11 @@ replays that ledger to find the previous holder (a stack: promote pushes, rollba
 
 Why a GFlowNet version is an MLflow Model: so MLflow's own tools load and serve it
 (``mlflow.pyfunc.load_model("models:/NAME@champion")``, ``mlflow models serve``), with a
-signature and an input example in MLflow's model views. Registration turns the run's GFlowNet
-checkpoint into that model (see ``_pyfunc``), and the runtime warm-starts from the checkpoint
-inside it, so serving and the runtime read the same file.
+signature and an input example in MLflow's model views. ``emily train`` logs the GFlowNet as
+that model when training ends, and registration points the version at it (no second copy); a
+run that logged a loose checkpoint (an older run, a caller of ``track_training`` without the
+pyfunc logger) has it turned into that model at registration (see ``_pyfunc``). The runtime
+warm-starts from the checkpoint inside it, so serving and the runtime read the same file.
 """
 
 from __future__ import annotations
@@ -182,33 +184,44 @@ class ModelRegistry:
     def _model_source(self, run: Run, artifact_path: str) -> tuple[str, str | None]:
         """A new version's source (``models:/MODEL_ID`` or a folder) and its MLflow Model's id.
 
-        The run's MLflow Model named ``artifact_path`` if it logged one (or an earlier
-        registration made one); else its GFlowNet checkpoint, made into an MLflow Model now;
-        else (a state dict) the run's artifact folder itself.
+        The run's MLflow Model named ``artifact_path`` if it logged one (``emily train`` does,
+        and an earlier registration of a loose checkpoint made one); else its loose GFlowNet
+        checkpoint, made into an MLflow Model now; else (a state dict) the run's artifact folder.
         """
+        from mlflow.artifacts import download_artifacts
         from mlflow.entities import LoggedModelStatus
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         run_id = run.info.run_id
         for output in run.outputs.model_outputs if run.outputs else []:
             logged = self.client.get_logged_model(output.model_id)
             if logged.name == artifact_path and logged.status == LoggedModelStatus.READY:
                 return f"models:/{logged.model_id}", str(logged.model_id)
-        listed = {a.path for a in self.client.list_artifacts(run_id, artifact_path)}
+        # The run's own files, not ``client.list_artifacts``: that one also lists a logged
+        # model of the same name, found through MLflow's process-wide URI (another store).
+        files = get_artifact_repository(
+            run.info.artifact_uri, tracking_uri=self.config.tracking_uri
+        )
+        listed = {a.path for a in files.list_artifacts(artifact_path)}
         if not listed:
             raise InputError(f"run {run_id} logged no model under {artifact_path!r}")
         if f"{artifact_path}/{MODEL_META_FILE}" not in listed:
             return f"{run.info.artifact_uri}/{artifact_path}", None
-        with tempfile.TemporaryDirectory(prefix="emily-register-") as tmp:
-            meta_path = self.client.download_artifacts(
-                run_id, f"{artifact_path}/{MODEL_META_FILE}", tmp
+
+        def fetch(path: str, dst: str) -> str:
+            return download_artifacts(
+                artifact_uri=f"{run.info.artifact_uri}/{path}",
+                dst_path=dst,
+                tracking_uri=self.config.tracking_uri,
             )
+
+        with tempfile.TemporaryDirectory(prefix="emily-register-") as tmp:
+            meta_path = fetch(f"{artifact_path}/{MODEL_META_FILE}", tmp)
             meta = json.loads(Path(meta_path).read_text(encoding="utf-8"))
             if meta.get("format") == "checkpoint" and meta.get("class") == GFLOWNET_CLASS:
                 from emily.ops.registry._pyfunc import log_gflownet_model
 
-                checkpoint = self.client.download_artifacts(
-                    run_id, f"{artifact_path}/{meta['file']}", tmp
-                )
+                checkpoint = fetch(f"{artifact_path}/{meta['file']}", tmp)
                 model_id = log_gflownet_model(
                     self.client, run_id, Path(checkpoint), name=artifact_path
                 )

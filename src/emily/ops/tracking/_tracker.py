@@ -4,7 +4,10 @@ Why a callback and not MLflow calls inside the trainer: the cognition tier stays
 (it is tested without a store), and any trainer that calls ``callback(step, metrics)`` is tracked
 the same way. Timestamps come from the injected clock (the temporal lock), so a replay with a
 ``ManualClock`` logs the same run. The model is stored as a ``torch`` state dict, loaded back
-with ``weights_only=True``: no pickled code runs when the runtime loads a champion.
+with ``weights_only=True``: no pickled code runs when the runtime loads a champion. A caller
+that knows a better form passes its own ``log_model`` to ``track_training``: ``emily train``
+logs its GFlowNet as an MLflow Model that way (the registry's code, which imports this module,
+so tracking cannot call it itself).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
 """What a trainer calls after each step: ``callback(step, {"loss": ..., "log_z": ...})``."""
+ModelLogger = Callable[["MlflowTracker", Any], str]
+"""How ``track_training`` stores the trained model: ``log_model(tracker, model) -> model URI``,
+inside the run (``tracker.client``, ``tracker.run_id``). Default: ``MlflowTracker.log_model``."""
 
 MODEL_ARTIFACT = "model"
 STATE_DICT_FILE = "state_dict.pt"
@@ -308,6 +314,7 @@ def track_training(
     config: TrackingConfig | None = None,
     clock: Clock | None = None,
     unique_name: bool = False,
+    log_model: ModelLogger | None = None,
 ) -> TrackedRun:
     """Run ``trainer_fn(callback)`` inside a tracked run and log its model and plots.
 
@@ -322,6 +329,8 @@ def track_training(
             so repeated runs of one command are told apart in the UI.
         config: Tracking location (default: from settings).
         clock: Time source for metric timestamps.
+        log_model: Stores the model instead of ``MlflowTracker.log_model`` (its loose files),
+            e.g. as an MLflow Model; returns the URI to report.
 
     Returns:
         The run's id, final metrics and model URI. A trainer that raises marks the run FAILED
@@ -340,7 +349,8 @@ def track_training(
         ) as tracker:
             result = trainer_fn(tracker.callback)
             output = result if isinstance(result, TrainingOutput) else TrainingOutput(model=result)
-            model_uri = None if output.model is None else tracker.log_model(output.model)
+            store = log_model or MlflowTracker.log_model
+            model_uri = None if output.model is None else store(tracker, output.model)
             tracker.log_plots(output.hypotheses, output.target, output.target_name)
             return TrackedRun(
                 run_id=tracker.run_id,
