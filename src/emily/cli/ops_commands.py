@@ -87,6 +87,18 @@ def models_register(
     console.print(f"registered {escape(name)} v{info.version} from run {run_id}")
 
 
+ROLLOUT_KINDS = ("canary", "shadow", "ab", "bluegreen")
+
+
+def _refuse_rollout_alias(alias: str, version: str) -> None:
+    """A rollout is started, not aliased: say which command does it instead of 'bad alias'."""
+    if alias in ROLLOUT_KINDS:
+        raise InputError(
+            f"{alias} is a rollout, not an alias (aliases: champion, challenger): start one with "
+            f"`emily models {alias} start NAME {version}`, see `emily models {alias} --help`"
+        )
+
+
 @models_app.command("promote")
 def models_promote(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
@@ -95,6 +107,7 @@ def models_promote(
     alias: AliasOption = "champion",
 ) -> None:
     """Point an alias (default champion) at a version; the move is recorded with --why."""
+    _refuse_rollout_alias(alias, version)
     decision = ModelRegistry().promote(name, version, alias=alias, who=current_user(), why=why)
     before = f"v{decision.previous_version}" if decision.previous_version else "nobody"
     console.print(f"{escape(name)}@{alias}: {before} → v{decision.version}")
