@@ -1,9 +1,15 @@
-"""Suite-wide test set-up: layer markers from folders, and an isolated EMILY_HOME per test."""
+"""Suite-wide test set-up: layer markers from folders, an isolated EMILY_HOME per test, and the
+package built as a wheel into a venv outside the clone (for the tests of an installed user)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import sysconfig
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,3 +41,91 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("EMILY_HOME", str(home))
     monkeypatch.setenv("EMILY_CONFIG", str(tmp_path / "no-emily.toml"))
     return home
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run_checked(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run ``cmd``; fail the test with its output unless it exits 0; return its stdout."""
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )  # 600 s: generous, for a loaded 2-core machine
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    )
+    return proc.stdout
+
+
+@pytest.fixture(scope="session")
+def wheel_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``bin`` folder of a fresh venv outside the clone with the package's wheel installed.
+
+    Builds the wheel from a copy of ``src/`` (so the clone gets no ``build/`` or
+    ``*.egg-info``), installs it with ``--no-deps`` into a new venv whose only view of the
+    dependencies is a ``.pth`` line naming this environment's ``site-packages`` (nothing is
+    downloaded, and the editable install's own ``.pth`` is not processed from there, so the
+    clone's ``src`` cannot shadow the wheel). Built once per session: several tests act as a
+    user of the installed package.
+    """
+    root = tmp_path_factory.mktemp("wheel")
+    source = root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(
+        REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    _run_checked([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                  "--no-index", "-q", "-w", str(root / "dist"), str(source)], cwd=root)  # fmt: skip
+    (wheel,) = (root / "dist").glob("emily_sovereign-*.whl")
+    venv = root / "venv"
+    _run_checked([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=root)
+    python = str(venv / "bin" / "python")
+    purelib = Path(
+        _run_checked(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=root
+        ).strip()
+    )
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (purelib / "_emily_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n", encoding="utf-8")
+    _run_checked([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps",
+                  "--no-index", "-q", str(wheel)], cwd=root)  # fmt: skip
+    where = _run_checked([python, "-c", "import emily; print(emily.__file__)"], cwd=root).strip()
+    assert Path(where).is_relative_to(venv), f"emily imported from {where}, not from the wheel"
+    return venv / "bin"
+
+
+@dataclass(frozen=True)
+class WheelUser:
+    """A user of the installed wheel: its venv first on PATH, a home and a working folder of
+    their own, no clone anywhere in sight."""
+
+    bin: Path
+    cwd: Path
+    env: dict[str, str]
+
+    @property
+    def home(self) -> Path:
+        return Path(self.env["EMILY_HOME"])
+
+    def run(self, program: str, *args: str) -> str:
+        """Run one of the venv's programs (``emily``, ``python``); stdout, or fail the test."""
+        return _run_checked([str(self.bin / program), *args], cwd=self.cwd, env=self.env)
+
+    def emily(self, *args: str) -> str:
+        return self.run("emily", *args)
+
+
+@pytest.fixture
+def wheel_user(wheel_bin: Path, tmp_path: Path) -> WheelUser:
+    """A fresh user of the installed wheel, working in ``tmp_path`` with ``tmp_path/home``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("EMILY_", "VIRTUAL_ENV"))}
+    base.pop("PYTHONPATH", None)
+    env = base | {
+        "PATH": f"{wheel_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "EMILY_HOME": str(tmp_path / "home"),
+        "MPLBACKEND": "Agg",
+        "COLUMNS": "200",
+    }
+    return WheelUser(bin=wheel_bin, cwd=tmp_path, env=env)
