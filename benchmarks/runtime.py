@@ -7,7 +7,11 @@ Figures (last printed line, one JSON object with ``--json``):
   writes episodes to the embedded FalkorDB on its own thread; ``stimuli_per_s_drained`` also
   counts the time until every episode is in the graph (``episodes_written`` must equal
   ``stimuli``, checked here).
-* ``inproc_p50_ms`` / ``inproc_p99_ms``: per-stimulus ``handle`` latency in this process.
+* ``inproc_p50_ms`` / ``inproc_p99_ms``: per-stimulus ``handle`` latency in this process
+  (over ``latency_stimuli`` stimuli after the throughput stream).
+* ``reflex_hit_share``: share of the measured stimuli (throughput and latency streams, not the
+  warm-up) answered by a reflex hit; ``reflex_hit_share_stimuli`` is its denominator and equals
+  ``stimuli + latency_stimuli``.
 * ``bus_p50_ms`` / ``bus_p99_ms``: round trip across processes over Zenoh on loopback: this
   process publishes one stimulus, a second process (``--serve``) answers it on the bus, and
   the answer's arrival here ends the measurement (one stimulus in flight at a time).
@@ -65,6 +69,19 @@ def _percentiles_ms(values: list[float]) -> tuple[float, float]:
     return float(np.percentile(arr, 50)), float(np.percentile(arr, 99))
 
 
+ANSWER_TIERS = ("instinct", "none", "suppressed")
+
+
+def _reflex_hits(before: dict[str, int], after: dict[str, int]) -> tuple[int, int]:
+    """Reflex hits and answered stimuli between two tier snapshots.
+
+    Counted as differences so that the warm-up (which primes the encoder and the journal) is
+    not part of the measured share.
+    """
+    answered = sum(after.get(k, 0) - before.get(k, 0) for k in ANSWER_TIERS)
+    return after.get("instinct", 0) - before.get("instinct", 0), answered
+
+
 def measure_inproc(home: Path, n: int, n_latency: int, batch: int) -> dict[str, Any]:
     runtime = _runtime(home)
     try:
@@ -74,6 +91,7 @@ def measure_inproc(home: Path, n: int, n_latency: int, batch: int) -> dict[str, 
             runtime.handle(s)
         runtime.journal.flush(120)
         written_before = runtime.journal.written
+        tiers_before, _, _ = runtime.snapshot()
 
         stimuli = _stream(n, seed=1)
         start = time.perf_counter()
@@ -90,21 +108,22 @@ def measure_inproc(home: Path, n: int, n_latency: int, batch: int) -> dict[str, 
             latencies.append(time.perf_counter() - t0)
         runtime.journal.flush(300)
         written = runtime.journal.written - written_before
-        tiers, _, _ = runtime.snapshot()
-        sum(tiers.get(k, 0) for k in ("instinct", "none", "suppressed"))
+        tiers_after, _, _ = runtime.snapshot()
     finally:
         runtime.close()
     p50, p99 = _percentiles_ms(latencies)
+    hits, answered = _reflex_hits(tiers_before, tiers_after)
     return {
         "stimuli": n,
+        "latency_stimuli": n_latency,
         "batch": batch,
         "stimuli_per_s": n / answered_s,
         "stimuli_per_s_drained": n / drained_s,
         "journal_drained": drained,
         "episodes_written": written,
         "episodes_match": written == n + n_latency,
-        "reflex_hit_share": tiers.get("instinct", 0)
-        / max(sum(tiers[k] for k in ("instinct", "none", "suppressed") if k in tiers), 1),
+        "reflex_hit_share": hits / max(answered, 1),
+        "reflex_hit_share_stimuli": answered,
         "inproc_p50_ms": p50,
         "inproc_p99_ms": p99,
     }
