@@ -133,6 +133,8 @@ class CognitionWorker:
                 self._router.observe(route, _answer(batch, latency, error))
             except Exception as exc:  # a verdict that fails must not stop serving either
                 self.last_error = f"rollout: {type(exc).__name__}: {exc}"
+            if batch is None and route.source is not self._source and self._reanswer():
+                return
             if route.shadow is not None and batch is not None:
                 self._answered = batch
                 with self._lock:
@@ -143,6 +145,23 @@ class CognitionWorker:
                         shadow.add_done_callback(self._shadow_done)
                         return
         self._next()
+
+    def _reanswer(self) -> bool:
+        """Give a window whose challenger failed to the champion, so it is still answered.
+
+        The failure has been counted against the challenger (its canary or A/B arm); the
+        requests behind the window did nothing wrong and get the champion's hypotheses, as if
+        no rollout were running. False when closing (nothing new is started then).
+        """
+        with self._lock:
+            if self._closing:
+                return False
+            self._route = None
+            self._started = self._clock.monotonic()
+            future = self._pool.submit(self._source.hypothesise, self._window_sent)
+            self._in_flight = future
+            future.add_done_callback(self._done)
+            return True
 
     def _shadow_done(self, future: Future[HypothesisBatch]) -> None:
         """Compare the shadow's batch with the champion's answer; the shadow's is never served."""

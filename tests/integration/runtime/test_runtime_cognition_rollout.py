@@ -122,3 +122,38 @@ def test_a_canary_is_measured_per_batch_and_promoted_by_its_verdict(tmp_path: Pa
     (verdict,) = ledger.history("m")
     assert (verdict.what, verdict.version, verdict.alias) == ("promote", "2", "champion")
     assert len(batches) >= 3  # the challenger's batches were served
+
+
+class Broken(CausalStructureSource):
+    """A challenger whose every batch fails (a bad checkpoint, an OOM)."""
+
+    def hypothesise(self, window: object) -> HypothesisBatch:  # type: ignore[override]
+        raise RuntimeError("challenger down")
+
+
+def test_a_window_whose_challenger_fails_is_answered_by_the_champion(tmp_path: Path) -> None:
+    batches: list[HypothesisBatch] = []
+    store = RolloutStore(tmp_path / "rollout.db")
+    ledger = DecisionLedger(tmp_path / "decisions.db")
+    router: RolloutRouter[HypothesisSource] = RolloutRouter(
+        store, "m", "1", load_source=lambda v: Broken(DEMO_FEATURES, seed=2, samples=32),
+        registry=lambda: Registry(ledger), refresh_s=3600.0,
+    )  # fmt: skip
+    worker = CognitionWorker(_source(1), batches.append, clock=system_clock(), window=16)
+    worker.attach_router(router)
+    CanaryRollout(
+        model_name="m", champion=Unserved(), challenger=Unserved(), challenger_version="2",
+        registry=Registry(ledger), percent=100.0, min_requests=10_000, store=store,
+        slo=SLO(max_p95_latency_ms=600_000.0, min_diversity=0.0, max_error_rate=1.0),
+        clock=ManualClock(),
+    )  # fmt: skip
+    router.refresh()  # max_error_rate 1.0: the canary keeps running however often it fails
+    try:  # every window goes to the challenger (100 %), which fails every time
+        _wait("three windows answered", lambda: len(batches) >= 3, worker)
+    finally:
+        worker.close()
+    assert worker.failures >= 3
+    assert worker.last_error == "RuntimeError: challenger down"
+    errors = [m for _arm, m in store.observations("canary:m:v2") if m["error"]]
+    assert len(errors) >= 3  # each failure still counts against the challenger
+    assert all(b.hypotheses for b in batches)  # the champion's answers
