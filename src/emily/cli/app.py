@@ -3,13 +3,20 @@
 Typer builds ``--help`` from the docstrings below, so they are written for the researcher at the
 terminal. Errors Emily raises on purpose (``EmilyError``) print as one red line and exit 2;
 anything else is a bug and keeps its traceback.
+
+Start-up is kept light (issue #19 item 3: ``emily --help`` and ``emily version`` in under a
+second): the command modules import their engines (torch, MLflow, LanceDB, the API stack,
+NumPy) inside the commands, and the option types and defaults ``--help`` shows come from light
+modules (``emily.cli._option_defaults``, ``emily.runtime.model_names``).
+``tests/unit/cli/test_cli_startup.py`` fails if a help page loads a heavy engine;
+``benchmarks/startup.py`` times it.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,8 +36,9 @@ from emily.cli.ops_commands import register_ops_commands
 from emily.cli.schema_commands import register_schema_commands
 from emily.cli.serve_commands import register_serve_commands
 from emily.core.errors import EmilyError
-from emily.core.settings import load_settings
-from emily.ops.doctor import CheckResult, healthy, run_checks
+
+if TYPE_CHECKING:
+    from emily.ops.doctor import CheckResult
 
 app = typer.Typer(
     name="emily",
@@ -79,6 +87,9 @@ def doctor(
     Prints ✓ or ✗ per check with the exact fix for each ✗ (– marks an optional part that is
     absent). Exits 1 if a required check fails.
     """
+    from emily.core.settings import load_settings
+    from emily.ops.doctor import healthy, run_checks
+
     settings = load_settings(check_home_folder=False)  # an unusable home is one of its checks
     results = run_checks(settings)
     ok = healthy(results)

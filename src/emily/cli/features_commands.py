@@ -2,7 +2,8 @@
 
 The lead wires this in with ``register_features_commands(app)``. Feast itself runs in its own
 environment (ADR 0010) through ``FeastRunner``; ``get`` reads the online store directly unless
-``--via-feast`` asks Feast, and ``status --latency`` measures both paths.
+``--via-feast`` asks Feast, and ``status --latency`` measures both paths. The feature-store
+code (NumPy with it) is imported when a command runs, not by ``emily --help``.
 """
 
 from __future__ import annotations
@@ -16,15 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emily.cli._option_defaults import DEFAULT_PROJECT
 from emily.core import system_clock
-from emily.ops.features import (
-    DEFAULT_PROJECT,
-    FEATURE_NAMES,
-    FeastRunner,
-    OnlineFeatures,
-    feature_store_config,
-    measure_lookups,
-)
 
 console = Console()
 features_app = typer.Typer(
@@ -60,6 +54,8 @@ def materialize(
     as_json: JsonOption = False,
 ) -> None:
     """Register the feature views (feast apply) and copy offline features to the online store."""
+    from emily.ops.features import FeastRunner, feature_store_config
+
     config = feature_store_config(project=project, source=source)
     runner = FeastRunner(config)
     applied = runner.apply()
@@ -85,6 +81,8 @@ def get(
     as_json: JsonOption = False,
 ) -> None:
     """Online features of each episode (empty for an unknown episode)."""
+    from emily.ops.features import FEATURE_NAMES, FeastRunner, OnlineFeatures, feature_store_config
+
     config = feature_store_config(project=project)
     if via_feast:
         columns = FeastRunner(config).get(episode_ids)
@@ -123,6 +121,13 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Project, stores and feature views; with ``--latency``, p50/p99 of both lookup paths."""
+    from emily.ops.features import (
+        FeastRunner,
+        OnlineFeatures,
+        feature_store_config,
+        measure_lookups,
+    )
+
     config = feature_store_config(project=project)
     runner = FeastRunner(config)
     report: dict[str, object] = runner.status()

@@ -25,8 +25,8 @@ import typer
 import yaml
 
 from emily._data import data_path
+from emily.cli._option_defaults import DEFAULT_PROJECT
 from emily.core.settings import check_home, load_settings
-from emily.ops.features import DEFAULT_PROJECT, feature_store_config, render_repo
 from emily.ops.flags._schema import DEFAULT_FLAGS
 from emily.ops.registry._cards import CARDS_FOLDER
 
@@ -43,6 +43,8 @@ def _config_text(home: Path) -> str:
 
 def init_home(home: Path, *, force: bool = False, project: str = DEFAULT_PROJECT) -> list[Path]:
     """Create (or complete) the home at ``home``; return the files written, in order."""
+    from emily.ops.features import feature_store_config, render_repo  # NumPy: not at start
+
     home = home.expanduser().absolute()
     check_home(home)
     home.mkdir(parents=True, exist_ok=True)

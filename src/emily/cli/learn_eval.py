@@ -4,6 +4,9 @@ Learning and evaluating are separate, explicit steps (the live loop, ``emily run
 as it goes, but through the alpha gate and on its own schedule). Neither goes through the gate
 or cognition: ``learn`` stores what it is shown, ``eval`` answers every stimulus with learning
 off, so the figures say what the instinct tier knows, not what the oscillator let through.
+
+NumPy, LanceDB and the instinct tier are imported by the commands when they run: ``emily
+--help`` imports this module only for the options (issue #19 item 3).
 """
 
 from __future__ import annotations
@@ -12,36 +15,25 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from emily.cli._home_data import conformed, encode_all, encoder_for, resolve_schema
+from emily.cli._option_defaults import DEFAULT_PER_CLASS, ModelKind
 from emily.core import InputError, system_clock
-from emily.core.settings import EmilySettings, load_settings
-from emily.instinct import (
-    DEFAULT_PER_CLASS,
-    LanceDBReflexStore,
-    PrototypeTrainer,
-    ReflexHit,
-    ReflexMemory,
-    calibrate_prototype_threshold,
-    calibrate_threshold,
-)
-from emily.runtime.evaluation import EvalReport, plot, score
-from emily.runtime.reflex_models import (
-    UNCALIBRATED_THRESHOLD,
-    ModelKind,
-    ReflexModelCard,
-    ReflexModels,
-    table_for,
-)
-from emily.runtime.schema_store import ConformStats, HomeSchema, SchemaStore
-from emily.runtime.stimuli import Stimulus
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from emily.core.settings import EmilySettings
+    from emily.instinct import PrototypeTrainer, ReflexHit, ReflexMemory
+    from emily.runtime.evaluation import EvalReport
+    from emily.runtime.reflex_models import ReflexModelCard
+    from emily.runtime.schema_store import HomeSchema
+    from emily.runtime.stimuli import Stimulus
 
 LEARN_CHUNK = 2_048
 CALIBRATION_SAMPLE = 10_000
@@ -75,6 +67,10 @@ SchemaOption = Annotated[
 def _memory(
     settings: EmilySettings, schema: HomeSchema, kind: ModelKind, threshold: float
 ) -> ReflexMemory:
+    from emily.cli._home_data import encoder_for
+    from emily.instinct import LanceDBReflexStore, ReflexMemory
+    from emily.runtime.reflex_models import table_for
+
     store = LanceDBReflexStore(
         settings.lancedb_uri or settings.path("lancedb"),
         settings.hdc_dim,
@@ -130,6 +126,17 @@ def learn(
     is calibrated on FILE (conformal: about --target-miss-rate of known stimuli miss), so that a
     miss means "novel" and escalates to cognition. Then score with `emily eval TEST_FILE`.
     """
+    from emily.cli._home_data import conformed, encode_all, encoder_for, resolve_schema
+    from emily.core.settings import load_settings
+    from emily.instinct import calibrate_prototype_threshold, calibrate_threshold
+    from emily.runtime.reflex_models import (
+        UNCALIBRATED_THRESHOLD,
+        ReflexModelCard,
+        ReflexModels,
+        table_for,
+    )
+    from emily.runtime.schema_store import ConformStats, SchemaStore
+
     console = Console(stderr=as_json)  # with --json, stdout holds only the JSON line
     settings = load_settings()
     clock = system_clock()
@@ -231,6 +238,8 @@ def _stored_sample(memory: ReflexMemory, seed: int) -> tuple[np.ndarray, list[st
     """Every stored exemplar (vectors, responses), or a seeded sample of ``CALIBRATION_SAMPLE``
     of them: the threshold describes the whole memory, not only the latest file, and the
     leave-one-out scores cost ``O(n^2 D)``."""
+    import numpy as np
+
     rows = memory.store.load()
     if len(rows) > CALIBRATION_SAMPLE:
         picked = np.random.default_rng(seed).choice(len(rows), CALIBRATION_SAMPLE, replace=False)
@@ -251,6 +260,10 @@ def _fit_prototypes(
 ) -> PrototypeTrainer:
     """Fit (or go on fitting, from the saved state) the prototypes; store them as the table's
     reflexes (and forget prototypes the trainer no longer has)."""
+    import numpy as np
+
+    from emily.instinct import PrototypeTrainer
+
     state_path = settings.home / "models" / "reflex" / f"{schema.name}.v{schema.version}.npz"
     if state_path.is_file():
         with np.load(state_path, allow_pickle=False) as saved:
@@ -281,6 +294,8 @@ def _fit_prototypes(
 def _nearest(memory: ReflexMemory, vectors: np.ndarray) -> list[ReflexHit | None]:
     """Each row's nearest reflex (``None`` when nothing is even at chance); ``memory`` is
     opened at the ``NEAREST`` threshold, so every lookup returns its nearest reflex."""
+    from emily.instinct import ReflexHit
+
     found: list[ReflexHit | None] = []
     for start in range(0, len(vectors), LEARN_CHUNK):
         batch = memory.lookup_batch(vectors[start : start + LEARN_CHUNK])
@@ -320,6 +335,12 @@ def evaluate(
     (novel: the live loop escalates it). Labels never learned count as novel classes:
     then known-hit and novel-miss rates and the novelty AUROC say whether a miss means novel.
     """
+    from emily.cli._home_data import conformed, encode_all, encoder_for, resolve_schema
+    from emily.core.settings import load_settings
+    from emily.runtime.evaluation import plot, score
+    from emily.runtime.reflex_models import ReflexModels
+    from emily.runtime.schema_store import ConformStats
+
     console = Console(stderr=as_json)  # with --json, stdout holds only the JSON line
     check_output(out_file, "--out")
     check_output(plot_file, "--plot")

@@ -1,4 +1,7 @@
-"""``emily publish``: send a file of stimuli over the bus to a runtime that listens for them."""
+"""``emily publish``: send a file of stimuli over the bus to a runtime that listens for them.
+
+Zenoh and the stimulus readers are imported when the command runs, not by ``emily --help``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,6 @@ from rich.console import Console
 
 from emily.cli.run import open_source
 from emily.core import InputError, system_clock
-from emily.core.settings import load_settings
-from emily.runtime.bus import STIMULI_END_KEY, STIMULI_KEY, ResilientPublisher, ZenohBus
 
 console = Console()
 PUBLISH_CHUNK = 64
@@ -33,6 +34,9 @@ def publish(
     Stimuli are validated here first (a bad line stops before anything is sent), sent as JSON
     lines on emily/stimuli/in, and followed by an end marker that ends the runtime's stream.
     """
+    from emily.core.settings import load_settings
+    from emily.runtime.bus import STIMULI_END_KEY, STIMULI_KEY, ResilientPublisher, ZenohBus
+
     settings = load_settings()
     clock = system_clock()
     stream, _ = open_source(source, False, settings.seed, None)

@@ -13,30 +13,21 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from emily.cli._home_data import load_schema_file
-from emily.cli._run_input import RunInput, read_file, read_stream, scan_stdin
+from emily.cli._option_defaults import DEFAULT_FILE_RATE, LABEL, ModelKind, OnError
 from emily.core import Clock, InputError, system_clock
-from emily.core.settings import EmilySettings, load_settings
-from emily.instinct import REFLEX_TABLE, NumericFeature, StimulusSchema
 from emily.runtime.model_names import DEFAULT_MODEL
-from emily.runtime.reflex_models import UNCALIBRATED_THRESHOLD, ModelKind, ReflexModels, table_for
-from emily.runtime.schema_store import ConformStats, HomeSchema, SchemaStore
-from emily.runtime.stimuli import (
-    LABEL,
-    Stimulus,
-    demo_dataset,
-    demo_stream,
-    read_path,
-    stimuli_of,
-)
-from emily.runtime.timeline import DEFAULT_FILE_RATE, StreamTimeline
-from emily.runtime.validate_input import InputPolicy, OnError, default_rejects_path
 
-if TYPE_CHECKING:  # the runtime pulls in torch and LanceDB: imported where a run needs it
+if TYPE_CHECKING:  # NumPy, PyArrow, LanceDB, torch, Zenoh: imported where a run needs them
+    from emily.cli._run_input import RunInput
+    from emily.core.settings import EmilySettings
+    from emily.instinct import StimulusSchema
     from emily.runtime.answers import AnswerTally
     from emily.runtime.bus import BusStimuli, ZenohBus
     from emily.runtime.journal import JournalStatus
     from emily.runtime.loop import Learning, TriuneRuntime
+    from emily.runtime.schema_store import ConformStats, HomeSchema
+    from emily.runtime.stimuli import Stimulus
+    from emily.runtime.validate_input import InputPolicy
 
 console = Console()
 FLUSH_TIMEOUT_S = 30.0
@@ -52,6 +43,9 @@ def open_source(
     ``{``) or a file, with a name for messages; ``label`` names the label column. The first bad
     line stops with its ``source:line`` (``emily publish`` reads this way; ``emily run`` checks
     input itself, see ``emily.cli._run_input``)."""
+    from emily.cli._run_input import scan_stdin
+    from emily.runtime.stimuli import demo_dataset, demo_stream, read_path, stimuli_of
+
     if bus_in is not None:
         if demo or path is not None:
             raise InputError("--bus-in reads stimuli from the bus: give no SOURCE and no --demo")
@@ -208,6 +202,8 @@ def run(
         raise InputError("--bus-in reads stimuli from the bus: give no SOURCE and no --demo")
     if rejects is not None and on_error != "skip":
         raise InputError("--rejects is where --on-error skip writes bad lines; add --on-error skip")
+    from emily.core.settings import load_settings
+
     settings = load_settings()
     clock = system_clock()
     if demo:
@@ -274,7 +270,10 @@ class _Plan:
 def _plan(settings: EmilySettings, options: _Options, schema: HomeSchema | None) -> _Plan:
     """The reflex table, threshold and cognition features the stream is answered with: the
     demo's own, else those of the home's ``schema`` and its latest (or chosen) reflex model."""
+    from emily.instinct import REFLEX_TABLE, NumericFeature
     from emily.runtime.builder import DEMO_FEATURES, demo_schema
+    from emily.runtime.reflex_models import UNCALIBRATED_THRESHOLD, ReflexModels, table_for
+    from emily.runtime.stimuli import demo_dataset
 
     if schema is None:
         dataset = demo_dataset()
@@ -309,6 +308,8 @@ def _input(
     console: Console,
 ) -> RunInput | None:
     """The checked stimuli of the file, standard input or the bus (``None`` for the demo)."""
+    from emily.cli._run_input import read_file, read_stream
+
     if options.demo:
         return None
     label = _label_column(settings, options)
@@ -322,6 +323,8 @@ def _input(
 
 
 def _policy(settings: EmilySettings, options: _Options) -> InputPolicy:
+    from emily.runtime.validate_input import InputPolicy, default_rejects_path
+
     if options.on_error == "stop":
         return InputPolicy("stop")
     name = "<bus>" if options.bus_in else options.source or "<stdin>"
@@ -360,6 +363,9 @@ def _run_checked(
     from emily.runtime.champion import choose_cognition
     from emily.runtime.display import render
     from emily.runtime.rollout_serving import attach_rollouts
+    from emily.runtime.schema_store import ConformStats
+    from emily.runtime.stimuli import demo_dataset, demo_stream
+    from emily.runtime.timeline import StreamTimeline
 
     stats = ConformStats()
     given = _input(settings, options, incoming, policy, stats, clock, console)
@@ -454,6 +460,9 @@ def _run_checked(
 
 def _label_column(settings: EmilySettings, options: _Options) -> str:
     """``--label``, else the label column of the schema the stream will be read with."""
+    from emily.cli._home_data import load_schema_file
+    from emily.runtime.schema_store import SchemaStore
+
     if options.label is not None:
         return options.label
     if options.schema_file is not None and options.schema_file.is_file():

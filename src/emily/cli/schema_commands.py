@@ -1,26 +1,26 @@
 """``emily schema infer|show``: the one schema a home's files are read with.
 
 The lead wires this in with ``register_schema_commands(app)``. Inference and storage live in
-:mod:`emily.runtime.schema_store`; these commands are thin shells over it.
+:mod:`emily.runtime.schema_store`; these commands are thin shells over it, importing it (and
+NumPy, PyArrow with it) when they run, so ``emily --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from emily.cli._home_data import counting_labels, likely_labels
+from emily.cli._option_defaults import LABEL
 from emily.core import InputError, system_clock
-from emily.core.settings import load_settings
-from emily.instinct import NumericFeature
-from emily.runtime.schema_store import HomeSchema, SchemaStore, infer_home_schema
-from emily.runtime.stimuli import LABEL, read_path
+
+if TYPE_CHECKING:
+    from emily.runtime.schema_store import HomeSchema
 
 console = Console(soft_wrap=True)  # long paths and commands stay on one line, copyable
 schema_app = typer.Typer(
@@ -73,6 +73,11 @@ def infer(
     counted); a new, missing or retyped column stops with a message. Refuses to replace an
     existing schema unless --new-version is given.
     """
+    from emily.cli._home_data import counting_labels, likely_labels
+    from emily.core.settings import load_settings
+    from emily.runtime.schema_store import SchemaStore, infer_home_schema
+    from emily.runtime.stimuli import read_path
+
     settings = load_settings()
     store = SchemaStore(settings.home)
     current = store.current()
@@ -118,6 +123,9 @@ def show(
 ) -> None:
     """Show the home's current schema: each feature's type, range or categories, the label
     column, the reflex table, and the calibrated threshold once there is one."""
+    from emily.core.settings import load_settings
+    from emily.runtime.schema_store import SchemaStore
+
     settings = load_settings()
     schema = SchemaStore(settings.home).current()
     if schema is None:
@@ -134,6 +142,8 @@ def show(
 
 
 def _print(schema: HomeSchema) -> None:
+    from emily.instinct import NumericFeature
+
     console.print(
         f"schema [bold]{escape(schema.name)}[/bold] v{schema.version}, {schema.kind}, inferred "
         f"from {escape(schema.source)} at {schema.created_at.isoformat(timespec='seconds')}; "

@@ -1,4 +1,8 @@
-"""``emily serve`` (the HTTP API) and ``emily remediation list|revert`` (its action log)."""
+"""``emily serve`` (the HTTP API) and ``emily remediation list|revert`` (its action log).
+
+The API stack (FastAPI, uvicorn, the runtime with its stores) and httpx are imported by the
+commands that use them, not here: ``emily --help`` imports this module (issue #19 item 3).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,12 @@ import ipaddress
 import json
 from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from emily.core import InputError, system_clock
 from emily.core.settings import load_settings
-from emily.runtime.api import ApiOptions, create_app, ensure_token, log_path, read_log, token_path
 
 console = Console()
 DEFAULT_PORT = 8000
@@ -71,6 +73,7 @@ def serve(
     import uvicorn
 
     from emily.instinct import REFLEX_TABLE, NumericFeature
+    from emily.runtime.api import ApiOptions, create_app, ensure_token, token_path
     from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
     from emily.runtime.champion import choose_cognition
     from emily.runtime.reflex_models import ReflexModels, table_for
@@ -144,6 +147,8 @@ def list_actions(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the remediation log (EMILY_HOME/logs/remediation.jsonl), oldest first."""
+    from emily.runtime.api import log_path, read_log
+
     records = read_log(log_path(load_settings().home))
     if as_json:
         for record in records:
@@ -170,6 +175,10 @@ def revert_action(
     ] = f"http://127.0.0.1:{DEFAULT_PORT}",
 ) -> None:
     """Revert an action that is in force, through the running server (it holds the state)."""
+    import httpx
+
+    from emily.runtime.api import ensure_token, token_path
+
     settings = load_settings()
     path = token_path(settings.home)
     if not path.is_file():
