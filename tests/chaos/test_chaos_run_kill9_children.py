@@ -1,8 +1,9 @@
 """Chaos: ``kill -9`` of ``emily run`` takes its child processes with it (issue 16, item 10).
 
-The journal writes episodes from a child process (``ProcessEpisodic``), and multiprocessing adds
-a resource tracker. Both once outlived a killed run for minutes (the writer with ~500 MB). Only
-the embedded FalkorDB server may stay: it is left running on purpose and reused by the next run.
+The journal writes episodes from a child process (``ProcessEpisodic``), cognition samples in
+another (``CognitionWorker``), and multiprocessing adds a resource tracker. They once outlived a
+killed run for minutes (the writer with ~500 MB). Only the embedded FalkorDB server may stay: it
+is left running on purpose and reused by the next run.
 
 The run reads standard input from a pipe this test keeps open, so it is certainly still running
 (waiting for more stimuli) when it is killed: no race against the end of a file.
@@ -60,23 +61,32 @@ def _children(run: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def _writer_started(run: psutil.Process) -> bool:
-    """The journal's writer process is up (a spawned Python child that is not the tracker)."""
+def _workers(run: psutil.Process) -> int:
+    """How many spawned Python workers (not the tracker) are up: the journal's graph writer,
+    and cognition's sampler once its first batch is submitted."""
+    count = 0
     for child in _children(run):
         try:
             command = " ".join(child.cmdline())
         except psutil.Error:
             continue
         if "multiprocessing" in command and "resource_tracker" not in command:
-            return True
-    return False
+            count += 1
+    return count
 
 
-def test_kill9_of_emily_run_leaves_no_child_but_the_graph_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("options", "workers"),
+    [(["--no-cognition"], 1), ([], 2)],
+    ids=["journal-writer", "journal-writer-and-cognition-sampler"],
+)
+def test_kill9_of_emily_run_leaves_no_child_but_the_graph_server(
+    tmp_path: Path, options: list[str], workers: int
+) -> None:
     log = tmp_path / "run.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-c", CLI, "run", "-", "--no-cognition", "--no-live"],
+            [sys.executable, "-c", CLI, "run", "-", *options, "--no-live"],
             stdin=subprocess.PIPE,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -89,7 +99,7 @@ def test_kill9_of_emily_run_leaves_no_child_but_the_graph_server(tmp_path: Path)
             line = {"id": f"s{i}", "features": {"heat": i % 7, "size": i % 5}, "label": str(i % 2)}
             proc.stdin.write((json.dumps(line) + "\n").encode())
         proc.stdin.flush()  # and kept open: the run waits for more
-        started = _wait_for(lambda: _writer_started(run) or proc.poll() is not None, 300)
+        started = _wait_for(lambda: _workers(run) >= workers or proc.poll() is not None, 300)
         assert started, log.read_text(errors="replace")
         assert proc.poll() is None, log.read_text(errors="replace")
         children = _children(run)

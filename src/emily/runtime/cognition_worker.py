@@ -8,6 +8,7 @@ the reflex path answers in microseconds. ``CognitionWorker`` keeps the two apart
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Protocol
 
 from emily.core import Clock, SovereignModel
+from emily.runtime.orphan_watch import die_with
 from emily.runtime.stimuli import Stimulus
 
 if TYPE_CHECKING:
@@ -69,7 +71,12 @@ class CognitionWorker:
         self._started = 0.0
         self._on_batch = on_batch
         self._window: deque[Stimulus] = deque(maxlen=window)
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(  # the sampler's process ends with ours, however
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=die_with,
+            initargs=(os.getpid(),),
+        )
         self._in_flight: Future[HypothesisBatch] | None = None
         self._fresh = False
         self._lock = threading.Lock()

@@ -38,6 +38,7 @@ from emily.core import Clock, SovereignModel, system_clock
 from emily.core.settings import EmilySettings
 from emily.memory.episodic import open_episodic
 from emily.memory.models import Episode
+from emily.runtime.orphan_watch import die_with
 from emily.runtime.stimuli import Stimulus
 
 DEPENDENCY = "episodic"
@@ -457,36 +458,9 @@ class _JournalMetrics:
 _WRITER: dict[str, Any] = {}
 """The writer process's state: its settings and, once opened, its ``EpisodicMemory``."""
 
-ORPHAN_CHECK_S = 0.5
-"""How often the writer process checks that the process that started it is still there."""
-
-
 def _child_init(settings: EmilySettings, parent: int) -> None:
     _WRITER["settings"] = settings
-    _die_with(parent)
-
-
-def _die_with(parent: int) -> None:
-    """End this process as soon as ``parent`` is gone, however it went (``kill -9`` included).
-
-    Why: a writer process outliving ``emily run`` holds ~500 MB and the multiprocessing
-    resource tracker's pipe (which then outlives it too) for as long as it lingers. The
-    kernel's ``PR_SET_PDEATHSIG`` cannot do this here: it fires when the *thread* that started
-    the child ends, and the pool starts it from the journal's thread, which ends before the
-    pool is shut down. A watchdog thread polls ``os.getppid()``: when the parent dies the child
-    is re-parented (to init or a subreaper) and the number changes. The temporal lock allows
-    the wall clock here: this is process supervision, not agent time.
-    """
-
-    def watch() -> None:
-        pause = threading.Event()
-        while os.getppid() == parent:
-            pause.wait(ORPHAN_CHECK_S)
-        os._exit(1)  # the parent is gone: nobody is left to take a result or shut us down
-
-    if os.getppid() != parent:
-        os._exit(1)
-    threading.Thread(target=watch, name="emily-orphan-watch", daemon=True).start()
+    die_with(parent)
 
 
 def _child_record(rows: list[tuple[Any, ...]]) -> int:
