@@ -458,6 +458,7 @@ class _JournalMetrics:
 _WRITER: dict[str, Any] = {}
 """The writer process's state: its settings and, once opened, its ``EpisodicMemory``."""
 
+
 def _child_init(settings: EmilySettings, parent: int) -> None:
     _WRITER["settings"] = settings
     die_with(parent)
