@@ -33,6 +33,7 @@ from emily.core.settings import EmilySettings
 from emily.memory.models import SemanticRecord
 
 BATCH = 256
+DRAIN_TIMEOUT_S = 30.0  # the most an ingest waits for Prefect to deliver its run's reports
 
 
 def _quiet_prefect(settings: EmilySettings) -> None:
@@ -281,5 +282,26 @@ def run_ingest(path: Path, settings: EmilySettings, clock: Clock | None = None) 
     clock = clock or system_clock()
     check(path, clock)
     semantic_fusion = build_flow(settings, clock)
-    state = semantic_fusion(str(path), return_state=True)
+    try:
+        state = semantic_fusion(str(path), return_state=True)
+    finally:
+        stop_prefect_workers()
     return dict(state.result())
+
+
+def stop_prefect_workers() -> None:
+    """Deliver what Prefect still holds of finished runs (events, API logs), then stop the
+    workers that deliver it; the next flow run starts new ones.
+
+    Prefect keeps its events worker for the life of the process, with a websocket to the API
+    that its loop thread pings (keep-alive, checkpoints) using the global ``random`` generator.
+    A CLI process exits after the run anyway; a process that goes on (the test suite, a
+    notebook) would otherwise keep a thread moving the global random state for good, which
+    made a later Hypothesis test fail as "flaky". Waits at most ``DRAIN_TIMEOUT_S``: past
+    that, the stopped workers finish sending on their own.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=DRAIN_TIMEOUT_S, at_exit=False)

@@ -41,6 +41,7 @@ def test_input_error_inside_the_flow_prints_no_traceback(tmp_path: Path) -> None
         state = flow(str(bad), return_state=True)
     finally:
         logger.removeHandler(seen)
+        etl.stop_prefect_workers()  # as run_ingest does: no worker pinging on behind the test
     with pytest.raises(InputError, match="is not valid JSON"):
         state.result()
     failed = [line for line in seen.lines if "Encountered exception during execution" in line]
