@@ -72,3 +72,12 @@ def test_lock_pins_torch_and_every_line_is_exact() -> None:
     assert any(re.fullmatch(r"torch==2\.13\.0(\+cpu)?", line) for line in lines)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert "torch==2.13.0" in project["dependencies"]
+
+
+def test_every_workflow_job_that_runs_engine_tests_has_the_services() -> None:
+    """Integration and chaos tests fail (by design) without PostgreSQL and Redis."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    for name in ("test", "all-layers"):
+        services = workflow["jobs"][name].get("services", {})
+        assert {"postgres", "redis"} <= set(services), f"job {name} lacks its services"
+        assert services["postgres"]["env"]["POSTGRES_DB"] == "test"
