@@ -3,8 +3,9 @@
 Why: a check that only finds a binary or imports a module ticks a server that would not start
 and an endpoint that is taken (issue 19). Each probe here does a small part of what the runtime
 will do, with every wait bounded: PING a Redis or FalkorDB server (a ``unix://`` URL through its
-socket, never TCP), ask FalkorDB for its graphs, connect to PostgreSQL, open a SQLite file, start
-a throwaway embedded FalkorDB in a temporary folder, open a Zenoh session on the bus endpoint.
+socket, never TCP), ask FalkorDB for its graphs, connect to PostgreSQL, ask an MLflow server for
+its health, open a SQLite file, start a throwaway embedded FalkorDB in a temporary folder, open a
+Zenoh session on the bus endpoint.
 """
 
 from __future__ import annotations
@@ -118,6 +119,28 @@ def postgres_server(
     except psycopg.Error as exc:
         return Outcome(False, f"{where}: database {database} is missing ({_first_line(exc)})")
     return Outcome(True, f"{where} accepts connections (database {database} made at first use)")
+
+
+def mlflow_server(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> Outcome:
+    """GET ``url``/health, which an MLflow tracking server answers with ``OK``.
+
+    Why not a TCP connect: any web server accepts one, and a proxy or another service on the
+    configured port would be ticked as the tracking server.
+    """
+    import urllib.error
+    import urllib.request
+
+    where = shown(url)
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout_s) as answer:
+            body = answer.read(64).strip()
+    except urllib.error.HTTPError as exc:
+        return Outcome(False, f"{where} answers HTTP {exc.code} on /health: not an MLflow server")
+    except (OSError, ValueError) as exc:
+        return Outcome(False, f"{where} does not answer: {_first_line(exc)}")
+    if body != b"OK":
+        return Outcome(False, f"{where}/health says {body[:20]!r}, not OK: not an MLflow server")
+    return Outcome(True, f"{where} is an MLflow server (/health OK)")
 
 
 def sqlite_file(path: Path) -> Outcome:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import shlex
 import shutil
-import socket
 import stat
 import sys
 import uuid
@@ -143,17 +142,6 @@ def check_free_disk(settings: EmilySettings) -> CheckResult:
     )
 
 
-def _tcp_answers(url: str, default_port: int, timeout: float = 2.0) -> str | None:
-    """``None`` if host:port accepts a TCP connection, else the reason it did not."""
-    parsed = urlparse(url)
-    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return f"{host}:{port} does not answer ({exc.strerror or exc})"
-
-
 def check_graph_store(settings: EmilySettings) -> CheckResult:
     """The configured FalkorDB server answers as FalkorDB, or an embedded one starts here."""
     if settings.falkordb_url:
@@ -206,9 +194,8 @@ def check_tracking(settings: EmilySettings) -> CheckResult:
         found = _probes.Outcome(True, f"{_probes.shown(uri)} is a local store")
     elif scheme.startswith("postgres"):
         found = _probes.postgres_server(uri)
-    else:  # http(s): the server accepts a connection (its API is not asked)
-        problem = _tcp_answers(uri, {"http": 80, "https": 443}.get(scheme, 5432))
-        found = _probes.Outcome(problem is None, problem or f"{_probes.shown(uri)} answers")
+    else:  # http(s): a tracking server, asked for its health
+        found = _probes.mlflow_server(uri)
     return CheckResult(
         name="engine:mlflow",
         ok=found.ok,

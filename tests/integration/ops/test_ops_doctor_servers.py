@@ -185,6 +185,82 @@ def test_mlflow_postgres_without_its_database_fails(monkeypatch: pytest.MonkeyPa
     assert "does not exist" in found.detail
 
 
+# -- MLflow tracking server over HTTP ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MLflow tracking server (what `emily ui` starts) on a free loopback port."""
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from emily.cli.ops_commands import build_ui_command
+    from emily.ops.tracking import TrackingConfig
+
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    config = TrackingConfig(
+        tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", artifact_root=(folder / "a").as_uri()
+    )
+    port = _closed_port()
+    server = subprocess.Popen(
+        build_ui_command(config, port=port),
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180  # seconds idle, minutes on a loaded 2-core machine
+        while True:
+            assert server.poll() is None, "the MLflow server exited"
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the MLflow server never answered"
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def test_mlflow_http_server_that_is_mlflow_passes(
+    monkeypatch: pytest.MonkeyPatch, mlflow_server: str
+) -> None:
+    found = doctor.check_tracking(_settings(monkeypatch, "EMILY_MLFLOW_URI", mlflow_server))
+    assert found.ok is True, found.detail
+    assert "/health OK" in found.detail
+
+
+def test_mlflow_http_url_on_another_web_server_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A web server that is not MLflow accepts the connection; its /health is not MLflow's."""
+    import threading
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    other = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{other.server_address[1]}"
+        found = doctor.check_tracking(_settings(monkeypatch, "EMILY_MLFLOW_URI", url))
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert found.ok is False
+    assert "not an MLflow server" in found.detail
+
+
+def test_mlflow_http_url_where_nothing_listens_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    found = doctor.check_tracking(_settings(monkeypatch, "EMILY_MLFLOW_URI", url))
+    assert found.ok is False
+    assert "does not answer" in found.detail
+
+
 # -- the Zenoh bus ----------------------------------------------------------------------------
 
 
