@@ -10,9 +10,10 @@ venv=${EMILY_VENV:-.venv}
 python=${PYTHON:-python3}
 
 # Debian packages each purpose needs: binary name -> package name.
-declare -A debs=()
+# clang and lld (wasm-ld) build the reflex kernel for the browser; the tests drive Chromium.
+declare -A debs=([clang]=clang [wasm-ld]=lld)
 if [[ $purpose == test ]]; then
-  debs=([promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager [restic]=restic [rclone]=rclone)
+  debs+=([promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager [restic]=restic [rclone]=rclone [chromium]=chromium)
 fi
 missing=()
 for bin in "${!debs[@]}"; do
@@ -44,3 +45,4 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   quiet "$venv/bin/python" -m pip install -q -c requirements.lock -e ".$extras"
   echo "$want" >"$stamp"
 fi
+bash scripts/build_wasm.sh  # the reflex kernel for the browser (`emily reflexes export --wasm`)

@@ -21,7 +21,7 @@ os.environ.update(
     PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING"
 )
 
-LAYERS = ("unit", "property", "integration", "contract", "e2e", "chaos")
+LAYERS = ("unit", "property", "integration", "contract", "e2e", "chaos", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
