@@ -23,7 +23,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from _support.ports import free_port
 from emily.runtime.stimuli import demo_dataset, demo_stream
 
 pytestmark = pytest.mark.slow
@@ -47,15 +47,9 @@ STALL_S = 1.5  # 12 cycles at 8 Hz: a tick-counting oscillator would come back f
 START_S = 180.0  # `emily serve` imports the stack and opens LanceDB: slow on a loaded machine
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``emily serve --no-cognition`` in its own process group, once ``/healthz`` answers."""
-    port = _free_port()
+    port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "emily", "serve", "--port", str(port), "--no-cognition"],

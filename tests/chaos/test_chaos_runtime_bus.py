@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable
 
 import pytest
 
+from _support.ports import free_endpoint
 from emily.core.settings import load_settings
 from emily.nervous_system import NervousState
 from emily.runtime.builder import build_runtime, demo_schema
 from emily.runtime.bus import ANSWERS_KEY, ZenohBus
 from emily.runtime.stimuli import demo_dataset, demo_stream
-
-
-def _free_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp/127.0.0.1:{sock.getsockname()[1]}"
 
 
 def _wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
@@ -39,7 +33,7 @@ def _listener(endpoint: str, received: list[bytes]) -> ZenohBus:
 
 @pytest.mark.slow
 def test_answers_keep_coming_while_the_peer_is_gone_and_all_arrive_after() -> None:
-    endpoint = _free_endpoint()
+    endpoint = free_endpoint()
     dataset = demo_dataset()
     stimuli = list(demo_stream(dataset, seed=9, limit=900))
     first: list[bytes] = []

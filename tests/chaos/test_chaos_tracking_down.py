@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from _support.ports import free_port
 from emily.core import EmilyError
 from emily.ops.tracking import (
     TrackingConfig,
@@ -45,10 +46,7 @@ class CuttableProxy:
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = int(probe.getsockname()[1])
-        probe.close()
+        self.port = free_port()
         self._socks: list[socket.socket] = []
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()

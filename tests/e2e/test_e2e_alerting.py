@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from _support.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +48,6 @@ def _tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _rules(expr: str) -> str:
@@ -88,7 +83,7 @@ def _wait(what: str, probe: Callable[[], Any], timeout_s: float, procs: list[Any
 def stack(tmp_path: Path, home: Path) -> Iterator[dict[str, Any]]:
     prometheus, alertmanager = _tool("prometheus"), _tool("prometheus-alertmanager")
     promtool, amtool = _tool("promtool"), _tool("amtool")
-    emily_port, prom_port, am_port = _free_port(), _free_port(), _free_port()
+    emily_port, prom_port, am_port = free_port(), free_port(), free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     procs: list[subprocess.Popen[bytes]] = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from _support.ports import free_port
 from emily.ops.rollout import RolloutStore
 
 pytestmark = pytest.mark.slow
@@ -46,12 +46,6 @@ def _emily(*args: str) -> str:
     return result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Two registered versions, v1 the champion, and `emily serve` answering over them."""
@@ -59,7 +53,7 @@ def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
         _emily("train", "--env", "dag", "--demo", "--steps", "20", "--seed", seed, "--json",
                "--out", str(tmp_path / f"g{seed}.pt"), "--register", MODEL)  # fmt: skip
     _emily("models", "promote", MODEL, "1", "--why", "first model")
-    port = _free_port()
+    port = free_port()
     executable = shutil.which("emily", path=str(Path(sys.executable).parent))
     assert executable is not None
     log = tmp_path / "serve.log"

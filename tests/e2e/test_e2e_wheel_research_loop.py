@@ -14,7 +14,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+from _support.ports import free_port
 
 if TYPE_CHECKING:
     from conftest import WheelUser
@@ -40,12 +41,6 @@ PREDICT = (  # a fresh process of the wheel's venv: MLflow's own loader, by alia
     "        for uri in sys.argv[1:]]\n"
     "print(json.dumps(rows))\n"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -133,7 +128,7 @@ def test_a_wheel_user_trains_canaries_serves_and_loads_the_champion(
     assert [r["registered"] for r in runs] == [f"{MODEL} v1", f"{MODEL} v2"]
     user.emily("models", "promote", MODEL, "1", "--why", "first model")
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = ["serve", "--port", str(port), "--demo-schema"]
     with _server(user, serve, _answers(f"{base}/healthz"), user.cwd / "serve.log") as server:
@@ -159,7 +154,7 @@ def test_a_wheel_user_trains_canaries_serves_and_loads_the_champion(
     assert sum(int(row["count"]) for row in by_alias) == 48
     assert all(isinstance(json.loads(row["hypothesis"]), list) for row in by_alias)
 
-    ui_port = _free_port()
+    ui_port = free_port()
     ui = f"http://127.0.0.1:{ui_port}"
     ui_args = ["ui", "--port", str(ui_port)]
     with _server(user, ui_args, _answers(f"{ui}/health"), user.cwd / "ui.log"):

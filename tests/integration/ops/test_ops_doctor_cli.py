@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from _support.ports import free_port
 from emily import __version__
 from emily.cli.app import app, main
 
@@ -59,12 +59,6 @@ def test_doctor_unwritable_home_fails_with_fix(
     assert "EMILY_HOME" in home["fix"]
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("variable", "scheme", "check"),
     [
@@ -76,7 +70,7 @@ def _closed_port() -> int:
 def test_doctor_reports_an_unreachable_server(
     monkeypatch: pytest.MonkeyPatch, variable: str, scheme: str, check: str
 ) -> None:
-    monkeypatch.setenv(variable, f"{scheme}://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv(variable, f"{scheme}://127.0.0.1:{free_port()}")
     result = runner.invoke(app, ["doctor", "--json"])
     assert result.exit_code == 1
     found = next(c for c in json.loads(result.output)["checks"] if c["name"] == check)

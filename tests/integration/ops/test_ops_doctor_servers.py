@@ -16,6 +16,7 @@ import pytest
 import zenoh
 from typer.testing import CliRunner
 
+from _support.ports import free_port
 from emily.cli.app import app
 from emily.core.settings import EmilySettings, load_settings
 from emily.memory._falkor_server import EmbeddedFalkorDB
@@ -32,12 +33,6 @@ SERVERS_HINT = "is the local server running? (CI starts PostgreSQL and Redis)"
 def _settings(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> EmilySettings:
     monkeypatch.setenv(variable, value)
     return load_settings(check_home_folder=False)
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -142,7 +137,7 @@ def test_workflow_db_unset_is_the_embedded_sqlite(monkeypatch: pytest.MonkeyPatc
 
 
 def test_workflow_db_postgres_that_does_not_answer_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    found = _workflow(monkeypatch, f"postgresql://127.0.0.1:{_closed_port()}/test")
+    found = _workflow(monkeypatch, f"postgresql://127.0.0.1:{free_port()}/test")
     assert (found.ok, found.required) == (False, True)
     assert "does not answer" in found.detail
     assert found.fix is not None
@@ -204,7 +199,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = TrackingConfig(
         tracking_uri=f"sqlite:///{folder / 'mlflow.db'}", artifact_root=(folder / "a").as_uri()
     )
-    port = _closed_port()
+    port = free_port()
     server = subprocess.Popen(
         build_ui_command(config, port=port),
         env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
@@ -255,7 +250,7 @@ def test_mlflow_http_url_on_another_web_server_fails(monkeypatch: pytest.MonkeyP
 
 
 def test_mlflow_http_url_where_nothing_listens_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     found = doctor.check_tracking(_settings(monkeypatch, "EMILY_MLFLOW_URI", url))
     assert found.ok is False
     assert "does not answer" in found.detail
@@ -269,13 +264,13 @@ def _bus(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> CheckResult:
 
 
 def test_zenoh_free_endpoint_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    found = _bus(monkeypatch, f"tcp/127.0.0.1:{_closed_port()}")
+    found = _bus(monkeypatch, f"tcp/127.0.0.1:{free_port()}")
     assert found.ok is True, found.detail
     assert "is free" in found.detail
 
 
 def test_zenoh_endpoint_held_by_a_runtime_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    endpoint = f"tcp/127.0.0.1:{_closed_port()}"
+    endpoint = f"tcp/127.0.0.1:{free_port()}"
     runtime = zenoh.open(zenoh_config(endpoint, "listen"))
     try:
         found = _bus(monkeypatch, endpoint)

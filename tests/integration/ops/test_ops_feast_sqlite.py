@@ -7,7 +7,6 @@ Feast materialised, and that rows streamed over the Zenoh bus land where Feast r
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 import uuid
@@ -20,6 +19,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from _support.ports import free_endpoint
 from emily.cli.features_commands import register_features_commands
 from emily.core import ManualClock
 from emily.ops.features import (
@@ -131,9 +131,7 @@ def test_bus_stream_lands_where_feast_reads(source: Path) -> None:
     runner.apply()
     runner.materialize(datetime.fromisoformat(END), datetime.fromisoformat(START))
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        endpoint = f"tcp/127.0.0.1:{sock.getsockname()[1]}"
+    endpoint = free_endpoint()
     live = [
         FeatureRow(
             episode_id=f"ep_live_{i}",

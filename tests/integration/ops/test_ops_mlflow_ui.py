@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 
 import pytest
 
+from _support.ports import free_port
 from emily.cli.ops_commands import build_ui_command
 from emily.ops.tracking import tracking_config
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_ui_answers_on_loopback() -> None:
-    port = _free_port()
+    port = free_port()
     command = build_ui_command(tracking_config(), port=port)
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     server = subprocess.Popen(

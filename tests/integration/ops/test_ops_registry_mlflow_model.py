@@ -12,7 +12,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _support.ports import free_port
 from emily.core import InputError, ManualClock
 from emily.ops.registry import COGNITION_MODEL, DecisionLedger, ModelRegistry
 from emily.ops.tracking import TrackingConfig, TrainingOutput, make_client, track_training
@@ -162,18 +162,12 @@ def test_a_fresh_process_loads_the_champion_and_predicts_hypotheses(champion: Ch
     _check_hypotheses(unseeded, 20)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(champion: Champion, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``mlflow models serve`` on a free port; a port taken meanwhile is retried."""
     mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent))
     assert mlflow is not None, "the mlflow console script is not installed in this venv"
     for _ in range(3):
-        port = _free_port()
+        port = free_port()
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 [mlflow, "models", "serve", "-m", URI, "--env-manager", "local",

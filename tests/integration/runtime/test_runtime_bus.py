@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable
 
 import pytest
 
+from _support.ports import free_endpoint
 from emily.core import InputError, ManualClock
 from emily.runtime.bus import ResilientPublisher, ZenohBus
-
-
-def _free_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp/127.0.0.1:{sock.getsockname()[1]}"
 
 
 def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
@@ -31,7 +25,7 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
 
 
 def test_two_peers_exchange_messages_without_a_router() -> None:
-    endpoint = _free_endpoint()
+    endpoint = free_endpoint()
     received: list[tuple[str, bytes]] = []
     with ZenohBus(endpoint, "listen") as cognition, ZenohBus(endpoint, "connect") as instinct:
         cognition.subscribe(
@@ -45,7 +39,7 @@ def test_two_peers_exchange_messages_without_a_router() -> None:
 
 
 def test_outbox_queues_while_no_peer_and_catches_up_in_order() -> None:
-    endpoint = _free_endpoint()
+    endpoint = free_endpoint()
     received: list[bytes] = []
     with ZenohBus(endpoint, "listen") as producer:
         outbox = ResilientPublisher(producer, "emily/hypotheses/req")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from _support.ports import free_endpoint, free_port
 from emily.core.settings import load_settings
 from emily.memory.episodic import open_episodic
 from emily.runtime.bus import ANSWERS_KEY, ZenohBus
@@ -57,12 +57,6 @@ def test_no_journal_writes_no_episode(tmp_path: Path) -> None:
     assert not (tmp_path / "emily-home" / "journal").exists()
 
 
-def _free_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp/127.0.0.1:{sock.getsockname()[1]}"
-
-
 def _connected(endpoint: str) -> ZenohBus:
     """A peer linked to the runtime (which may still be starting: retry until it listens)."""
     pause = threading.Event()
@@ -80,7 +74,7 @@ def _connected(endpoint: str) -> ZenohBus:
 def test_publish_feeds_a_bus_runtime_that_answers_on_the_bus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    endpoint = _free_endpoint()
+    endpoint = free_endpoint()
     monkeypatch.setenv("EMILY_ZENOH_ENDPOINT", endpoint)
     source = tmp_path / "stimuli.jsonl"
     lines = [{"id": f"s{i}", "text": f"stove {i % 3}", "label": "withdraw"} for i in range(120)]
@@ -118,18 +112,11 @@ def test_publish_refuses_a_bad_file_before_sending(tmp_path: Path) -> None:
     assert "bad.jsonl:2" in str(result.exception)
 
 
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_graph_store_exits_3_and_the_next_run_replays_the_outbox(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 16, item 11: nothing is lost, but the run does not pretend it finished its job."""
-    monkeypatch.setenv("EMILY_FALKORDB_URL", f"redis://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("EMILY_FALKORDB_URL", f"redis://127.0.0.1:{free_port()}")
     held = runner.invoke(_app(), ["run", "--demo", "--limit", "120", *FAST, "--json"])
     assert held.exit_code == 3, held.output
     assert "120 episodes held in the outbox" in held.output

@@ -4,7 +4,6 @@ HTTP, and ``emily remediation revert`` acting on it through the API."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from _support.ports import free_port
 from emily.cli.serve_commands import register_serve_commands
 from emily.runtime.stimuli import demo_dataset, demo_stream
 
@@ -34,15 +34,9 @@ SERVE = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     with (tmp_path / "serve.log").open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", SERVE, "serve", "--port", str(port)],

@@ -1,0 +1,1 @@
+"""Helpers shared by test files (importable because ``tests`` is on pytest's ``pythonpath``)."""
