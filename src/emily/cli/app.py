@@ -33,6 +33,7 @@ from emily.cli.knowledge_commands import register_knowledge_commands
 from emily.cli.learn_eval import register_learn_eval_commands
 from emily.cli.memory import ingest, migrate_app, sleep
 from emily.cli.ops_commands import register_ops_commands
+from emily.cli.reflex_commands import register_reflex_commands
 from emily.cli.schema_commands import register_schema_commands
 from emily.cli.serve_commands import register_serve_commands
 from emily.core.errors import EmilyError
@@ -113,6 +114,7 @@ register_backup_commands(app)
 register_serve_commands(app)
 register_knowledge_commands(app)
 register_init_command(app)
+register_reflex_commands(app)
 app.add_typer(migrate_app, name="migrate")
 app.command("sleep")(sleep)
 app.command("ingest")(ingest)

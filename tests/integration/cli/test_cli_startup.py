@@ -47,7 +47,7 @@ of memory)."""
 COMMANDS = {
     "version", "doctor", "run", "publish", "learn", "eval", "ui", "backup", "restore",
     "serve", "ask", "report", "init", "sleep", "ingest", "train", "sample", "schema",
-    "models", "flags", "features", "remediation", "migrate",
+    "models", "flags", "features", "remediation", "migrate", "reflexes",
 }  # fmt: skip
 """Every top-level command and group of ``emily`` (a lazy listing must not drop one)."""
 
