@@ -59,6 +59,16 @@ def serve(
         bool,
         typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses."),
     ] = True,
+    console_rate: Annotated[
+        float,
+        typer.Option(
+            "--console-rate",
+            min=0.1,
+            max=20.0,
+            help="Frames per second the live console at / streams to each viewer (one frame is "
+            "built per tick and shared, so viewers do not multiply the cost).",
+        ),
+    ] = 4.0,
 ) -> None:
     """Serve the HTTP API over a live runtime: stimuli, state, flags, metrics, remediation.
 
@@ -76,6 +86,7 @@ def serve(
     from emily.runtime.api import ApiOptions, create_app, ensure_token, token_path
     from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
     from emily.runtime.champion import choose_cognition
+    from emily.runtime.console.options import ConsoleOptions
     from emily.runtime.reflex_models import ReflexModels, table_for
     from emily.runtime.schema_store import SchemaStore
     from emily.runtime.stimuli import demo_dataset
@@ -124,12 +135,18 @@ def serve(
         runtime, settings, features, choice.model if choice else None, clock
     )
     try:
-        app = create_app(
-            runtime, settings, clock=clock, options=ApiOptions(protect_metrics=protect_metrics)
+        options = ApiOptions(
+            protect_metrics=protect_metrics, console=ConsoleOptions(rate_hz=console_rate)
         )
+        app = create_app(runtime, settings, clock=clock, options=options)
         shown = f"[{host}]" if ":" in host else host
-        console.print(f"Emily API on http://{shown}:{port}  (docs: /docs)", soft_wrap=True)
+        base = f"http://{shown}:{port}"
+        console.print(f"Emily API on {base}  (docs: {base}/docs, {base}/redoc)", soft_wrap=True)
         console.print(f"bearer token: {token_file}", soft_wrap=True)
+        # The token rides in the fragment, which the browser never sends to a server; it is
+        # printed only to a terminal, not into a log file that the output may be going to.
+        secret = f"#token={token_file.read_text().strip()}" if console.is_terminal else ""
+        console.print(f"live console: {base}/{secret}", soft_wrap=True)
         uvicorn.run(app, host=host, port=port, workers=1, log_level="info")
     finally:
         runtime.close()

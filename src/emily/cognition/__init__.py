@@ -1,13 +1,27 @@
 """Cognition tier (System 2): a GFlowNet that samples many plausible hypotheses.
 
 Hypotheses are drawn in proportion to how well they explain the evidence (their reward), not
-greedily. Parts: environments (:mod:`.envs`), networks (:mod:`.estimators`), losses
-(:mod:`.losses`), samplers (:mod:`.samplers`), replay (:mod:`.replay`), exact evaluation
-(:mod:`.exact`), metrics (:mod:`.metrics`), variants by name (:mod:`.registry`) and Ray scale-out
-(:mod:`.distributed`). For causal structure: scores (:mod:`.scores`), a structure MCMC
-(:mod:`.mcmc`) that is both a second sampler and the reference the default DAG GFlowNet trains
-on (:mod:`.reference`), Markov equivalence classes (:mod:`.equivalence`) and what a user reads
-from a posterior sample: edge marginals, top graphs, exports and plots (:mod:`.posterior`).
+greedily. Parts: environments (``.envs``), networks (``.estimators``), losses
+(``.losses``), samplers (``.samplers``), replay (``.replay``), exact evaluation
+(``.exact``), metrics (``.metrics``), variants by name (``.registry``) and Ray scale-out
+(``.distributed``). For causal structure: scores (``.scores``), a structure MCMC
+(``.mcmc``) that is both a second sampler and the reference the default DAG GFlowNet trains
+on (``.reference``), Markov equivalence classes (``.equivalence``) and what a user reads
+from a posterior sample: edge marginals, top graphs, exports and plots (``.posterior``).
+
+How they fit: an ``Environment`` defines a space of objects built step by step and their
+reward: ``DAGHypotheses`` (causal graphs over a table's columns, rewarded by a ``BGeScore`` for
+numbers or a ``BDeuScore`` for categories) or the ``HyperGrid`` benchmark; ``make_env`` rebuilds
+one from its saved spec. ``build(env, "v1")`` makes a ``GFlowNet`` of a registered variant
+(``variant_names``, ``variant_config``: the flag ``enable_gflownet_v2`` picks between them),
+whose ``train`` returns a ``TrainSummary`` and whose ``generate`` returns ``Samples``;
+``save``/``load`` checkpoint it for the model registry. ``StructureMCMC`` samples the same DAG
+posterior by Markov chain Monte Carlo: a cross-check, and the source of the reference graphs the
+default DAG variant trains on off-policy. ``diversity``, ``dag_collapse`` and
+``detect_mode_collapse`` say whether a sample still covers many modes (the
+``GFlowNetModeCollapse`` alert). The runtime asks this tier for hypotheses when reflexes miss
+(``emily.runtime.structure``), on a worker thread, never on the reflex path; ``emily train
+--env dag`` and ``emily sample`` run it on a CSV (the structure-learning tutorial).
 """
 
 from emily.cognition.envs import DAGHypotheses, Environment, HyperGrid, make_env

@@ -1,12 +1,22 @@
 """Instinct tier (System 1, Tier 0): hyperdimensional computing and the reflex memory.
 
-Binary spatter codes packed 8 bits per byte (:mod:`emily.instinct._hdc`), seeded codebooks,
-record/level/sequence encoders, :class:`ReflexMemory`, which answers a known stimulus in
+Binary spatter codes packed 8 bits per byte (``emily.instinct._hdc``), seeded codebooks,
+record/level/sequence encoders, ``ReflexMemory``, which answers a known stimulus in
 microseconds from an in-memory packed matrix and persists every reflex in the LanceDB table
-``reflexive_memory`` (:mod:`emily.instinct.reflex_store`). :func:`calibrate_threshold` sets its
+``reflexive_memory`` (``emily.instinct.reflex_store``). ``calibrate_threshold`` sets its
 hit threshold from the stimuli it learned (conformal, leave-one-out), and
-:class:`PrototypeTrainer` trains a few reflexes per class (OnlineHD) to store instead of every
+``PrototypeTrainer`` trains a few reflexes per class (OnlineHD) to store instead of every
 example.
+
+How they fit: a ``StimulusEncoder`` built from a ``StimulusSchema`` (``NumericFeature`` and
+``CategoricalFeature`` per field, or plain text) turns a stimulus into a packed hypervector,
+deterministically from ``(dim, seed, schema)``; ``ReflexMemory.learn`` stores a stimulus with its
+response, and ``lookup`` returns a ``ReflexHit`` (response, similarity) or a ``ReflexMiss`` below
+the threshold. ``open_reflex_memory(settings)`` opens the durable memory of a home. Lookups scan
+every reflex exactly with ``HammingScan`` (a popcount over a head of the bytes first, then only
+the rows that can still win); ``MultiHashIndex`` is the approximate index for very large reflex
+sets. The operations on hypervectors (``bind``, ``bundle``, ``permute``, ``similarity``,
+``hamming``; ``to_torchhd``/``from_torchhd`` for torchhd) are exported for research code.
 
 Example:
     >>> from emily.instinct import ReflexMemory, StimulusEncoder

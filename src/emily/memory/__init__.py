@@ -1,5 +1,25 @@
 """Memory tier: episodic (FalkorDB graph), semantic (LanceDB vectors), reflexive (hypervectors),
-versioned store migrations and durable sleep consolidation."""
+versioned store migrations and durable sleep consolidation.
+
+Three memories, each in the engine that suits it, all embedded under ``EMILY_HOME`` by default
+(a URL in the settings turns an engine into a server):
+
+* ``EpisodicMemory`` is what happened: every answered stimulus becomes an episode in a FalkorDB
+  property graph, ``(:Stimulus)-[:TRIGGERED]->(:Episode)-[:RESPONDED]->(:Response)``, with the
+  hypotheses that explain it and ``NEXT`` edges in time order. The runtime's journal writes it in
+  batches, off the reflex path.
+* ``SemanticMemory`` is what Emily knows: text embedded by an offline sentence model and numeric
+  stimuli as packed hypervectors, in LanceDB, searched by nearest neighbour. The ``etl`` flow
+  (Prefect) loads files into it; ``reembed`` moves it to a new embedding with no downtime.
+* The reflexive store belongs to the instinct tier; ``InstinctReflexSink`` is how this tier
+  writes the reflexes that consolidation promotes.
+
+``SleepConsolidation`` (``emily sleep``) is the bridge between them: a durable DBOS workflow
+that groups new episodes by stimulus, promotes pairs confirmed often enough into reflexes and
+semantic records, and finishes exactly once even if it is killed midway (ADR 0008).
+``Migrator`` applies the versioned store migrations shipped in the package (``emily migrate``),
+and ``open_memory`` opens all three stores together for the runtime and the CLI.
+"""
 
 from emily.memory.consolidation import ConsolidationReport, SleepConsolidation
 from emily.memory.embedding import (

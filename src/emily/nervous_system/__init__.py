@@ -4,6 +4,16 @@
 ``Regulator`` decides which tier handles it (``Route``) and falls back to Tier 0 reflexes when the
 latency budget is broken or a dependency is down. The model is in ``_alpha``'s docstring and
 ADR 0004.
+
+How the runtime uses them, per stimulus: ``attention.gate(signals, timestamps)`` returns a
+``GateResult`` (the gain of each stimulus at its time), ``regulator.route(gain)`` picks
+suppress, reflex only or reflex then cognition, and ``regulator.report_latency`` feeds each
+answer's latency back, so a broken 50 ms budget moves the state machine (resting, processing,
+fallback, recovering; ``ALLOWED_TRANSITIONS``) into fallback. ``diagnostics()`` and ``status()``
+are what ``/state``, the console and the Prometheus alerts read (alpha power, frequency drift,
+the current state and its transitions); alert remediation acts through ``recalibrate_phase``,
+the gain ``alpha_power_gain``, and ``force_fallback`` / ``release_fallback``.
+``inhibition_gain`` and ``open_fraction`` are the model's closed forms, for plots and tests.
 """
 
 from emily.nervous_system._alpha import (

@@ -62,6 +62,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "serve.log").read_text()
     assert "Emily API on http://127.0.0.1:" in log
     assert "api-token" in log
+    assert "live console: http://127.0.0.1:" in log
+    assert "#token=" not in log  # the secret goes to a terminal only, never into a log file
 
 
 def _alert(status: str) -> dict[str, object]:

@@ -1,8 +1,10 @@
 """The app factory: routes over a running ``TriuneRuntime`` (see ADR 0012 for the choices).
 
 Everything but ``/healthz`` (and ``/metrics`` unless ``protect_metrics``) needs the bearer token
-of ``EMILY_HOME/api-token``. Handlers are plain ``def``: FastAPI runs them on its thread pool,
-so a reflex answer never blocks the event loop, and the runtime is already thread-safe.
+of ``EMILY_HOME/api-token``; the live console's page at ``/`` is public and static, and its data
+(``/console/frame``, ``/console/stream``) needs the token too (``emily.runtime.console``).
+Handlers are plain ``def``: FastAPI runs them on its thread pool, so a reflex answer never
+blocks the event loop, and the runtime is already thread-safe.
 
 Every refusal is ``{"detail": "<one line>"}``: 400 for domain errors, 422 for a request that does
 not fit the schema (``invalid request: body.percent: Input should be a finite number``: where,
@@ -47,6 +49,7 @@ from emily.runtime.api.models import (
     TransitionView,
     WebhookResult,
 )
+from emily.runtime.api.offline_docs import install_offline_docs
 from emily.runtime.api.remediation import (
     AlreadyRevertedError,
     NotFoundError,
@@ -54,6 +57,7 @@ from emily.runtime.api.remediation import (
     log_path,
 )
 from emily.runtime.api.strict_json import StrictJsonRoute, printable
+from emily.runtime.console.options import ConsoleOptions
 from emily.runtime.loop import Answer, TriuneRuntime
 from emily.runtime.stimuli import Stimulus
 
@@ -91,6 +95,8 @@ class ApiOptions(SovereignModel):
     """Require the token for ``/metrics`` too (Prometheus then needs ``credentials_file``)."""
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
+    console: ConsoleOptions = ConsoleOptions()
+    """The live console at ``/``: its update rate, oscillator window and viewer limit."""
 
 
 def default_readiness(runtime: TriuneRuntime, settings: EmilySettings) -> dict[str, ReadinessCheck]:
@@ -140,7 +146,8 @@ def create_app(
         readiness: ``/readyz`` checks; default: ``default_readiness``.
     """
     options = options or ApiOptions()
-    auth = Depends(BearerAuth(token if token is not None else ensure_token(settings.home)))
+    bearer = BearerAuth(token if token is not None else ensure_token(settings.home))
+    auth = Depends(bearer)
     store = flags or FlagStore(flags_path(settings), clock=clock)
     remedy = remediator or Remediator(
         regulator=runtime.regulator,
@@ -154,7 +161,10 @@ def create_app(
         title="Emily Sovereign",
         version=__version__,
         description="Feed stimuli to the triune loop, read its state, act on alerts.",
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: served locally below
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.add_middleware(BodySizeLimit, limit=options.max_body_bytes)
 
     @app.exception_handler(EmilyError)
@@ -302,6 +312,18 @@ def create_app(
 
     app.include_router(open_routes)
     app.include_router(protected)
+    # Imported here: the console's frame imports this package's models, so importing
+    # ``emily.runtime.console`` first would otherwise meet this module half-initialised.
+    from emily.runtime.console.hub import ConsoleHub
+    from emily.runtime.console.stream import console_router
+
+    hub = ConsoleHub(
+        runtime,
+        clock=clock,
+        options=options.console,
+        remediation=lambda: (remedy.records(), [r.id for r in remedy.active()]),
+    )
+    app.include_router(console_router(hub, bearer))
     return app
 
 
