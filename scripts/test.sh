@@ -31,7 +31,10 @@ ruff format --check $code_dirs
 step "mypy (strict on src)"
 mypy
 step "docs: mkdocs build --strict (no -q: it would hide the warnings --strict fails on)"
-NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$(mktemp -d)"
+# Built once: the tests that read the site (the docs_site fixture) reuse this build.
+EMILY_DOCS_SITE=$(mktemp -d)
+export EMILY_DOCS_SITE
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE"
 step "pytest (all layers, coverage)"
 rm -f .coverage .coverage.*
 pytest -p no:cacheprovider --cov --cov-report=term "$@"

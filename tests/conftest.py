@@ -46,6 +46,32 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once per run with ``mkdocs build --strict``.
+
+    ``scripts/test.sh`` builds it from this tree just before pytest and passes the folder in
+    ``EMILY_DOCS_SITE``, so ``make test`` builds the site once; alone, pytest builds it the first
+    time a test asks (a strict build fails on any warning, so the fixture fails the same way).
+    """
+    given = os.environ.get("EMILY_DOCS_SITE")
+    if given and (Path(given) / "index.html").is_file():
+        return Path(given)
+    site = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed:\n{proc.stderr[-4000:]}")
+    return site
+
+
 def _run_checked(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
     """Run ``cmd``; fail the test with its output unless it exits 0; return its stdout."""
     proc = subprocess.run(

@@ -1,19 +1,16 @@
 """The documentation site works offline: diagrams drawn, figures shown, no off-host request.
 
-The site is built as ``make test`` builds it (``mkdocs build --strict``) into a temporary
-folder and served by ``http.server`` on a free loopback port. Material draws each mermaid
-diagram into a *closed* shadow root, out of a test's reach; an init script opens shadow roots
-before the page's scripts run, so the test can read the SVG itself rather than guess from the
-layout. Before mermaid was bundled the architecture page showed its ``flowchart LR`` source.
+The site is the suite's one strict build (the ``docs_site`` fixture), served by
+``http.server`` on a free loopback port. Material draws each mermaid diagram into a *closed*
+shadow root, out of a test's reach; an init script opens shadow roots before the page's scripts
+run, so the test can read the SVG itself rather than guess from the layout. Before mermaid was
+bundled the architecture page showed its ``flowchart LR`` source.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,18 +34,8 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    site = tmp_path_factory.mktemp("site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+def site_url(docs_site: Path) -> Iterator[str]:
+    site = docs_site
     handler = functools.partial(_Quiet, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
