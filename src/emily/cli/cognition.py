@@ -8,6 +8,10 @@ with its hyper-parameters and a structure prior, and trains a GFlowNet or runs s
 ``sample`` turns the checkpoint into what one reads off a posterior over DAGs: edge marginals,
 the top graphs and equivalence classes with their mass, files (CSV/JSON, GraphML, DOT, PNG), and
 E-SHD / AUROC against a known graph.
+
+``--env`` takes any space of the hypothesis-space registry (``emily.cognition.envs.registry``):
+its choices, help, default variant, which flags a space takes and which reference its plots are
+drawn against are read from there, so a new space is one registration, not an edit here.
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from emily.cognition.envs.registry import (
+    HypothesisSpace,
+    SpaceOptions,
+    hypothesis_space,
+    space_names,
+    structure_spaces,
+)
 from emily.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -49,10 +60,6 @@ console = Console()
 
 TRAIN_SAMPLES = 1000
 """Graphs drawn after training for the tracked plots (hypothesis distribution, edge marginals)."""
-MCMC_REFERENCE = "MCMC reference"
-"""The plot's name for a target drawn by structure MCMC (where the exact one is not enumerable)."""
-MCMC_CHAINS = 4
-"""Chains of that reference (pooled; more chains, less dependence on one start)."""
 EDGES_SHOWN = 10
 """Most probable edges listed by ``emily sample`` (all of them are in --marginals and --json)."""
 MAX_HIDDEN = 4096
@@ -60,11 +67,18 @@ MAX_HIDDEN = 4096
 hypothesis spaces use (64 to 256); 10^8 units would ask for 10^16 weights and die allocating."""
 
 
-class EnvChoice(StrEnum):
-    """Hypothesis spaces the CLI can build."""
+def space_name(value: str) -> str:
+    """``--env``'s parser: a name of the hypothesis-space registry as it is when the option is
+    read, so a space registered after this module was imported (by a script) is valid too."""
+    if value not in space_names():
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(map(repr, space_names()))}")
+    return value
 
-    hypergrid = "hypergrid"
-    dag = "dag"
+
+def _env_help() -> str:
+    """``--env``'s help: each registered space with its one-line summary."""
+    spaces = (hypothesis_space(name) for name in space_names())
+    return "Hypothesis space: " + "; ".join(f"{s.name}, {s.summary}" for s in spaces) + "."
 
 
 class ScoreChoice(StrEnum):
@@ -246,19 +260,12 @@ def _build_score(
     return StructureSetup(score, opts.prior.value, penalty, standardized, notes)
 
 
-def _default_variant(env: EnvChoice) -> str:
-    """The registry's default variant for the space (``mdb`` for DAGs until it has one)."""
-    from emily.cognition import registry
-
-    chooser = getattr(registry, "default_variant", None)
-    if chooser is not None:
-        return str(chooser(env.value))
-    return "mdb" if env is EnvChoice.dag else "v1"
-
-
 @app.command()
 def train(
-    env: Annotated[EnvChoice, typer.Option(help="Hypothesis space.")] = EnvChoice.hypergrid,
+    env: Annotated[
+        str,
+        typer.Option(parser=space_name, metavar=f"<{'|'.join(space_names())}>", help=_env_help()),
+    ] = "hypergrid",
     steps: Annotated[
         int | None,
         typer.Option(
@@ -403,14 +410,16 @@ def train(
         score, alpha_mu, alpha_w, ess, prior, edge_penalty, expected_parents, standardize,
         list(drop or []),
     )  # fmt: skip
-    if env is EnvChoice.hypergrid:
+    space = hypothesis_space(env)
+    if not space.structure:
         dag_only = opts.given_for_dags()
+        takers = " or ".join(f"--env {name}" for name in structure_spaces())
         if demo or data is not None:
-            raise InputError("--demo and --data describe DAG data: add --env dag")
+            raise InputError(f"--demo and --data describe DAG data: add {takers}")
         if sampler is not SamplerChoice.gflownet:
             dag_only.append("--sampler")
         if dag_only:
-            raise InputError(f"{', '.join(dag_only)} apply to --env dag only")
+            raise InputError(f"{', '.join(dag_only)} apply to {takers} only")
     if sampler is SamplerChoice.mcmc:
         gflownet_only = {
             "--ray": use_ray, "--register": register, "--variant": variant,
@@ -432,25 +441,21 @@ def train(
         if card_spec.name != register:
             raise ModelCardError(f"model card is for {card_spec.name!r}, not for {register!r}")
     setup: StructureSetup | None = None
-    if env is EnvChoice.hypergrid:
-        from emily.cognition.envs import HyperGrid
-
-        spec = HyperGrid(ndim, height).spec()
-    else:
-        from emily.cognition.envs import DAGHypotheses
-
+    if space.structure:
         setup = _build_score(opts, data, demo, nodes, seed)
         if not as_json:
             for note in setup.notes:
                 console.print(f"note: {escape(note)}", highlight=False)
         if sampler is SamplerChoice.mcmc:
-            _train_mcmc(setup, max_parents, chains or 4, seed, steps, seconds, out, progress,
-                        as_json, track, experiment)  # fmt: skip
+            _train_mcmc(space.name, setup, max_parents, chains or 4, seed, steps, seconds, out,
+                        progress, as_json, track, experiment)  # fmt: skip
             return
-        spec = DAGHypotheses(setup.score, max_parents=max_parents).spec()
+    data_score = None if setup is None else setup.score
+    options = SpaceOptions(ndim, height, nodes, max_parents, seed, data_score)
+    spec = space.from_options(options).spec()
     if steps is None and seconds is None:
         steps = 1000
-    variant = variant or _default_variant(env)
+    variant = variant or space.default_variant
     base: dict[str, Any] = {"eval_every": eval_every}
     base |= {k: v for k, v in (("batch_size", batch_size), ("hidden", hidden)) if v is not None}
     if use_ray:
@@ -466,7 +471,7 @@ def train(
         if as_json:
             typer.echo(json.dumps({"sweep": rows}))
         else:
-            table = Table(title=f"Ray sweep: {env.value}, variant {variant}")
+            table = Table(title=f"Ray sweep: {space.name}, variant {variant}")
             for col in ("seed", "steps", "seconds", "final_loss", "l1", "jsd"):
                 table.add_column(col)
             for r in rows:
@@ -475,20 +480,20 @@ def train(
             console.print(table)
         return
 
-    from emily.cognition.envs import make_env
+    from emily.cognition.envs.registry import make_env
     from emily.cognition.gflownet import GFlowNet
 
     net = GFlowNet(make_env(spec), variant_config(variant, seed=seed, **base))
     show = progress and not as_json
     run = None
     if track:
-        run, summary = _train_tracked(net, steps, seconds, show, experiment, env, spec, out)
+        run, summary = _train_tracked(net, steps, seconds, show, experiment, space, spec, out)
     else:
         summary = net.train(steps=steps, seconds=seconds, progress=show)
         net.save(out)
     result: dict[str, Any] = {
         "checkpoint": str(out),
-        "env": env.value,
+        "env": space.name,
         "variant": variant,
         "steps": summary.steps,
         "trajectories": summary.trajectories,
@@ -552,6 +557,7 @@ def _print_result(result: dict[str, Any], as_json: bool) -> None:
 
 
 def _train_mcmc(
+    env: str,
     setup: StructureSetup,
     max_parents: int | None,
     chains: int,
@@ -614,7 +620,7 @@ def _train_mcmc(
     drawn = kept[0]
     result: dict[str, Any] = {
         "checkpoint": str(out),
-        "env": "dag",
+        "env": env,
         "chains": chains,
         "steps": drawn.steps,
         "acceptance_rate": round(drawn.acceptance_rate, 4),
@@ -678,7 +684,7 @@ def _train_tracked(
     seconds: float | None,
     progress: bool,
     experiment: str,
-    env: EnvChoice,
+    space: HypothesisSpace,
     spec: dict[str, Any],
     out: Path,
 ) -> tuple[TrackedRun, TrainSummary]:
@@ -696,7 +702,7 @@ def _train_tracked(
 
     params = {
         **net.config.model_dump(),
-        "env": env.value,
+        "env": space.name,
         "steps": steps,
         "seconds": seconds,
         **{f"env_{k}": v for k, v in spec.items() if isinstance(v, int | float | str)},
@@ -717,15 +723,15 @@ def _train_tracked(
             l1, jsd = net.exact_metrics()
             callback(summary.steps, {"l1": l1, "jsd": jsd})
         sample = net.generate(TRAIN_SAMPLES)
-        if env is EnvChoice.dag:
+        if space.structure:
             drawn.append(_dag_draws(net, sample))
         labels = [hypothesis_label(d) for d in sample.descriptions]
         if not net.env.enumerable:
-            reference = _mcmc_reference(net, TRAIN_SAMPLES)
-            if reference is None:  # no MCMC over this space
+            reference = _reference_target(space, net, TRAIN_SAMPLES)
+            if reference is None:  # no second sampler over this space
                 return TrainingOutput(model=net, hypotheses=labels)
             return TrainingOutput(
-                model=net, hypotheses=labels, target=reference, target_name=MCMC_REFERENCE
+                model=net, hypotheses=labels, target=reference, target_name=space.reference_name
             )
         exact = net.exact  # the target itself: every hypothesis and its true probability
         every = [hypothesis_label(d) for d in net.env.describe(exact.states)]
@@ -734,7 +740,7 @@ def _train_tracked(
 
     from emily.ops.registry._pyfunc import log_trained_gflownet
 
-    name = f"{net.config.variant}-{env.value}"  # + the run id's first 8 hex digits
+    name = f"{net.config.variant}-{space.name}"  # + the run id's first 8 hex digits
     run = track_training(
         trainer,
         params,
@@ -749,28 +755,21 @@ def _train_tracked(
     return run, summaries[0]
 
 
-def _mcmc_reference(net: GFlowNet, n: int) -> dict[Hashable, float] | None:
-    """Where no exact posterior exists, ``n`` structure-MCMC graphs as the plot's target.
+def _reference_target(
+    space: HypothesisSpace, net: GFlowNet, n: int
+) -> dict[Hashable, float] | None:
+    """Where no exact target exists, ``n`` hypotheses of the space's reference sampler (structure
+    MCMC for DAGs, on the env's own score, prior and ``max_parents``) as the plot's target.
 
-    The chains target the env's own score and structure prior with the same ``max_parents``,
-    so the GFlowNet's draws and these share one target; their frequencies, labelled the way
-    the GFlowNet's samples are (through ``env.describe``), are drawn as the reference markers.
-    Cheap by design: the default burn-in (20 sweeps) and a thin of ``d`` steps, a second or
-    two at d = 20; seeded from the net's seed, so a rerun draws the same reference. ``None``
-    for a space that is not DAGs (no MCMC over it).
+    Their frequencies, labelled the way the GFlowNet's samples are (through ``env.describe``),
+    are drawn as the reference markers; seeded from the net's seed, so a rerun draws the same
+    reference. ``None`` for a space with no reference sampler.
     """
-    import torch
-
-    from emily.cognition.envs import DAGHypotheses
-    from emily.cognition.mcmc import StructureMCMC
     from emily.ops.tracking import hypothesis_label
 
-    env = net.env
-    if not isinstance(env, DAGHypotheses):
+    if space.reference is None:
         return None
-    mcmc = StructureMCMC(env.score, env.max_parents, chains=MCMC_CHAINS, seed=net.config.seed)
-    drawn = mcmc.sample(n, thin=env.d)
-    described = env.describe({"adj": torch.from_numpy(drawn.adjacency)})
+    described = space.reference(net.env, n, net.config.seed)
     counts = Counter(hypothesis_label(d) for d in described)
     return {label: count / n for label, count in counts.items()}
 
@@ -847,7 +846,7 @@ def _draw(checkpoint: Path, n: int, seed: int) -> _Draws:
         embeddings=sample.embeddings,
         log_rewards=sample.log_reward.double().tolist(),
     )
-    if net.env.name == "dag":
+    if hypothesis_space(net.env.name).structure:
         draws.adjacency, draws.log_scores = _dag_draws(net, sample)
         draws.columns = list(getattr(net.env, "columns", []))
     return draws

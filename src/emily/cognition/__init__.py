@@ -24,12 +24,42 @@ default DAG variant trains on off-policy. ``diversity``, ``dag_collapse`` and
 --env dag`` and ``emily sample`` run it on a CSV (the structure-learning tutorial).
 """
 
-from emily.cognition.envs import DAGHypotheses, Environment, HyperGrid, make_env
-from emily.cognition.gflownet import GFlowNet, GFlowNetConfig, Samples, StepMetrics, TrainSummary
-from emily.cognition.mcmc import MCMCSamples, StructureMCMC
-from emily.cognition.metrics import dag_collapse, detect_mode_collapse, diversity
-from emily.cognition.registry import build, variant_config, variant_names
-from emily.cognition.scores import BDeuScore, BGeScore
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emily.cognition.named import lazy_attributes
+
+if TYPE_CHECKING:
+    from emily.cognition.envs import DAGHypotheses, Environment, HyperGrid, make_env
+    from emily.cognition.gflownet import (
+        GFlowNet,
+        GFlowNetConfig,
+        Samples,
+        StepMetrics,
+        TrainSummary,
+    )
+    from emily.cognition.mcmc import MCMCSamples, StructureMCMC
+    from emily.cognition.metrics import dag_collapse, detect_mode_collapse, diversity
+    from emily.cognition.registry import build, variant_config, variant_names
+    from emily.cognition.scores import BDeuScore, BGeScore
+
+_HOMES = {
+    "emily.cognition.envs": ("DAGHypotheses", "Environment", "HyperGrid", "make_env"),
+    "emily.cognition.gflownet": (
+        "GFlowNet", "GFlowNetConfig", "Samples", "StepMetrics", "TrainSummary",
+    ),
+    "emily.cognition.mcmc": ("MCMCSamples", "StructureMCMC"),
+    "emily.cognition.metrics": ("dag_collapse", "detect_mode_collapse", "diversity"),
+    "emily.cognition.registry": ("build", "variant_config", "variant_names"),
+    "emily.cognition.scores": ("BDeuScore", "BGeScore"),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+# Public names are imported on first use (PEP 562), so a light module of this package (the
+# hypothesis-space registry, read by `emily train --help`) loads no torch.
+__getattr__ = lazy_attributes(__name__, _HOME_OF)
+
 
 __all__ = [
     "BDeuScore",

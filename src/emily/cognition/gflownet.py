@@ -2,10 +2,11 @@
 
 Parts are swappable: the environment (any :class:`~emily.cognition.envs.base.Environment`), the
 network (any module with ``forward(obs) -> (pf_logits, pb_logits | None)`` and
-``forward_logits``), the loss (``"tb"`` or ``"mdb"``) and the sampler settings (ε-uniform,
-temperature, replay). Training emits one :class:`StepMetrics` per step through callbacks, so
-experiment tracking can plug in without touching the loop. Torch runs on one thread by default
-(small networks on a 2-core machine); ``num_threads=None`` leaves torch's setting alone.
+``forward_logits``), the loss (any name registered in :mod:`.losses`) and the sampler settings
+(ε-uniform, temperature, replay). Training emits one :class:`StepMetrics` per step through
+callbacks, so experiment tracking can plug in without touching the loop. Torch runs on one
+thread by default (small networks on a 2-core machine); ``num_threads=None`` leaves torch's
+setting alone.
 """
 
 from __future__ import annotations
@@ -17,17 +18,13 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from emily.cognition.checkpoints import read_checkpoint
 from emily.cognition.envs.base import Environment, State, repeat_state, state_batch_size
 from emily.cognition.estimators import EdgePolicy, PolicyMLP, PolicyNet
 from emily.cognition.exact import ExactEvaluator
-from emily.cognition.losses import (
-    log_partition_variance,
-    modified_detailed_balance,
-    trajectory_balance,
-)
+from emily.cognition.losses import batch_loss, get_loss
 from emily.cognition.metrics import (
     DEFAULT_COLLAPSE_THRESHOLD,
     diversity,
@@ -51,7 +48,7 @@ class GFlowNetConfig(SovereignModel):
     """Hyper-parameters of one GFlowNet (saved with every checkpoint)."""
 
     variant: str = "v1"
-    loss: Literal["tb", "mdb", "vargrad"] = "tb"
+    loss: str = "tb"  # a name registered in emily.cognition.losses
     learned_pb: bool = False
     policy: Literal["mlp", "edge"] = "mlp"
     forward_looking: bool = False
@@ -80,6 +77,11 @@ class GFlowNetConfig(SovereignModel):
     device: str = "cpu"
     eval_every: int = Field(default=0, ge=0)
     collapse_threshold: float = Field(default=DEFAULT_COLLAPSE_THRESHOLD, ge=0, le=1)
+
+    @field_validator("loss")
+    @classmethod
+    def _registered_loss(cls, value: str) -> str:
+        return get_loss(value).name
 
 
 @dataclass(frozen=True)
@@ -183,19 +185,6 @@ class GFlowNet:
         frac = min(1.0, self.step_count / cfg.epsilon_decay_steps)
         return cfg.epsilon + frac * (cfg.epsilon_final - cfg.epsilon)
 
-    def _loss(self, traj: Trajectories) -> torch.Tensor:
-        cfg = self.config
-        ev = evaluate(self.net, traj, cfg.learned_pb)
-        if cfg.loss == "tb":
-            return trajectory_balance(self.log_z, ev.log_pf, ev.log_pb, traj.log_reward.float())
-        if cfg.loss == "vargrad":
-            return log_partition_variance(ev.log_pf, ev.log_pb, traj.log_reward.float())[0]
-        if traj.log_reward_visit is None:
-            raise InputError("modified detailed balance needs per-visit log-rewards")
-        return modified_detailed_balance(
-            ev.log_pf_visit, ev.log_pb_visit, ev.log_pf_stop, traj.log_reward_visit, traj.next_visit
-        )
-
     def _replay(self, forced: torch.Tensor, record: bool) -> Trajectories:
         """Re-simulate forced action sequences (replay or reference) under the current policy."""
         cfg = self.config
@@ -210,21 +199,14 @@ class GFlowNet:
         )
 
     def _batch_loss(self, groups: list[Trajectories]) -> torch.Tensor:
-        """The loss over every trajectory of the step: one variance over all of them for
-        ``vargrad`` (one log Z for fresh, replayed and reference paths alike), else the
-        trajectory-weighted mean of each group's loss."""
-        if self.config.loss != "vargrad":
-            total = sum(g.batch_size for g in groups)
-            zero = torch.zeros((), device=self.device)
-            return sum((self._loss(g) * g.batch_size for g in groups), zero) / total
+        """The registered loss over every trajectory of the step (``losses.batch_loss``: one
+        variance over all of them for ``vargrad``, else the trajectory-weighted mean of each
+        group's loss)."""
         parts = [(evaluate(self.net, g, self.config.learned_pb), g) for g in groups]
-        loss, log_z = log_partition_variance(
-            torch.cat([ev.log_pf for ev, _ in parts]),
-            torch.cat([ev.log_pb for ev, _ in parts]),
-            torch.cat([g.log_reward.float() for _, g in parts]),
-        )
-        with torch.no_grad():  # estimated, not learned: kept for reports and checkpoints
-            self.log_z.copy_(log_z)
+        loss, log_z = batch_loss(self.config.loss, self.log_z, parts)
+        if log_z is not None:
+            with torch.no_grad():  # estimated, not learned: kept for reports and checkpoints
+                self.log_z.copy_(log_z)
         return loss
 
     def train_step(self) -> tuple[float, Trajectories]:
@@ -239,7 +221,7 @@ class GFlowNet:
             n_replay = round((cfg.batch_size - n_reference) * cfg.replay_fraction)
             n_replay = min(n_replay, cfg.batch_size - n_reference - 1)
         n_fresh = cfg.batch_size - n_replay - n_reference
-        record = cfg.loss == "mdb"
+        record = get_loss(cfg.loss).per_visit
         traj = sample_trajectories(
             env,
             self.net,

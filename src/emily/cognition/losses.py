@@ -6,11 +6,29 @@
 * :func:`modified_detailed_balance` (Deleu et al., 2022) for spaces where every state may stop
   (DAGs, HyperGrid): per transition ``s -> s'``,
   ``log R(s') + log P_B(s|s') + log P_F(stop|s) = log R(s) + log P_F(s'|s) + log P_F(stop|s')``.
+
+Each is registered by name (:data:`LOSSES`, :func:`register_loss`): a variant's ``loss`` is a
+registered name, and :func:`batch_loss` is how the GFlowNet turns one step's trajectories into
+one objective, so a new objective is one :class:`Loss` registered here rather than a branch in
+the training loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import torch
+
+from emily.cognition.named import Registry
+from emily.core.errors import InputError
+
+if TYPE_CHECKING:
+    from emily.cognition.samplers import Evaluated, Trajectories
+
+Part = tuple["Evaluated", "Trajectories"]
+"""One group of a step's trajectories (fresh, replayed or reference) and its evaluation."""
 
 
 def trajectory_balance(
@@ -68,3 +86,99 @@ def modified_detailed_balance(
     if residual.numel() == 0:
         return log_pf_stop.sum() * 0.0
     return residual.pow(2).mean()
+
+
+# --- the registry --------------------------------------------------------------------------------
+GroupLoss = Callable[[torch.Tensor, "Evaluated", "Trajectories"], torch.Tensor]
+"""A loss of one group: ``(log_z, evaluated, trajectories) -> scalar``."""
+PooledLoss = Callable[[torch.Tensor, Sequence[Part]], tuple[torch.Tensor, torch.Tensor | None]]
+"""A loss over every group of a step at once: ``(log_z, parts) -> (scalar, log Z estimate)``."""
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A training objective, as the GFlowNet's training step uses it.
+
+    Attributes:
+        name: What a variant's ``loss`` names.
+        summary: One line on what it balances.
+        group: The loss of one group of trajectories; the step's loss is the
+            trajectory-weighted mean over its groups. Exactly one of ``group`` and ``pooled``.
+        pooled: The loss over all of a step's groups at once, and the log Z it estimates (copied
+            into the model's log Z, which then is estimated rather than learned).
+        per_visit: Needs the log-reward of every visited state (recorded while sampling).
+    """
+
+    name: str
+    summary: str
+    group: GroupLoss | None = None
+    pooled: PooledLoss | None = None
+    per_visit: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.group is None) == (self.pooled is None):
+            raise InputError(f"loss {self.name!r} needs exactly one of group= and pooled=")
+
+
+LOSSES: Registry[Loss] = Registry("loss")
+"""Registered objectives by name (see :func:`register_loss`)."""
+
+
+def register_loss(loss: Loss, *, replace: bool = False) -> Loss:
+    """Add ``loss`` to :data:`LOSSES` (``replace=True`` to redefine a name); returns it."""
+    return LOSSES.add(loss.name, loss, replace=replace)
+
+
+def loss_names() -> list[str]:
+    """Registered loss names, in registration order."""
+    return LOSSES.names()
+
+
+def get_loss(name: str) -> Loss:
+    """The registered loss ``name``."""
+    return LOSSES.get(name)
+
+
+def batch_loss(
+    name: str, log_z: torch.Tensor, parts: Sequence[Part]
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One step's objective over its groups of trajectories, and a log Z estimate (``None``
+    unless the loss estimates log Z rather than learning it)."""
+    loss = get_loss(name)
+    if loss.pooled is not None:
+        return loss.pooled(log_z, parts)
+    assert loss.group is not None
+    total = sum(traj.batch_size for _, traj in parts)
+    zero = torch.zeros((), device=log_z.device)
+    weighted = (loss.group(log_z, ev, traj) * traj.batch_size for ev, traj in parts)
+    return sum(weighted, zero) / total, None
+
+
+def _tb(log_z: torch.Tensor, ev: Evaluated, traj: Trajectories) -> torch.Tensor:
+    return trajectory_balance(log_z, ev.log_pf, ev.log_pb, traj.log_reward.float())
+
+
+def _mdb(log_z: torch.Tensor, ev: Evaluated, traj: Trajectories) -> torch.Tensor:
+    if traj.log_reward_visit is None:
+        raise InputError("modified detailed balance needs per-visit log-rewards")
+    return modified_detailed_balance(
+        ev.log_pf_visit, ev.log_pb_visit, ev.log_pf_stop, traj.log_reward_visit, traj.next_visit
+    )
+
+
+def _vargrad(
+    log_z: torch.Tensor, parts: Sequence[Part]
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One variance over fresh, replayed and reference paths alike (one log Z for all)."""
+    return log_partition_variance(
+        torch.cat([ev.log_pf for ev, _ in parts]),
+        torch.cat([ev.log_pb for ev, _ in parts]),
+        torch.cat([traj.log_reward.float() for _, traj in parts]),
+    )
+
+
+register_loss(Loss("tb", "trajectory balance with a learned log Z", group=_tb))
+register_loss(
+    Loss("mdb", "modified detailed balance (every state may stop)", group=_mdb, per_visit=True)
+)
+register_loss(Loss("vargrad", "trajectory balance with the batch-optimal log Z", pooled=_vargrad))

@@ -9,7 +9,8 @@
   logits (forward-looking) and a node-embedding edge policy. Kept for comparison: the gains make
   the untrained sampler greedy, and the network then has to learn to cancel them; it did worse
   than ``dag`` on every instance we tried.
-* ``dag`` (the default for DAG spaces, :func:`default_variant`): trajectory balance with the
+* ``dag`` (the default for DAG spaces, :func:`default_variant`: each hypothesis space names its
+  default in :mod:`emily.cognition.envs.registry`): trajectory balance with the
   batch-optimal log Z (``vargrad``), where three quarters of every batch are structure-MCMC
   reference graphs replayed along random edge orders (:mod:`.reference`) and a quarter the
   sampler's own; Adam at 3e-4, gradients clipped at norm 10. On-policy training (``v1``,
@@ -24,7 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from emily.cognition.envs.base import Environment
+from emily.cognition.envs.registry import hypothesis_space, space_names
 from emily.cognition.gflownet import GFlowNet, GFlowNetConfig
+from emily.cognition.losses import get_loss
 from emily.core.errors import InputError
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -70,13 +73,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 
-# What a user gets when they name no variant: the hypothesis space decides.
-DEFAULT_VARIANTS = {"dag": "dag", "hypergrid": "v1"}
-
 
 def default_variant(env_name: str) -> str:
-    """The variant that is right off the shelf for a hypothesis space (``env.name``)."""
-    return DEFAULT_VARIANTS.get(env_name, "v1")
+    """The variant that is right off the shelf for a hypothesis space (``env.name``): the one
+    its registration names, ``v1`` for a space that is not registered."""
+    if env_name not in space_names():
+        return "v1"
+    return hypothesis_space(env_name).default_variant
 
 
 def variant_names() -> list[str]:
@@ -88,6 +91,7 @@ def variant_config(name: str, **overrides: Any) -> GFlowNetConfig:
     """The config of variant ``name`` with ``overrides`` applied."""
     if name not in VARIANTS:
         raise InputError(f"unknown GFlowNet variant {name!r}; choose one of {variant_names()}")
+    get_loss(str(overrides.get("loss", VARIANTS[name]["loss"])))  # a registered objective
     return GFlowNetConfig(**{**VARIANTS[name], "variant": name, **overrides})
 
 

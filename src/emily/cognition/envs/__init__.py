@@ -1,15 +1,29 @@
-"""Hypothesis spaces behind one small interface (:class:`Environment`)."""
+"""Hypothesis spaces behind one small interface (:class:`Environment`).
+
+The spaces by name (``emily train --env``, checkpoints) are in :mod:`.registry`; a new space is
+one :func:`~emily.cognition.envs.registry.register_space` there. The names below are imported on
+first use, so reading the registry (``emily train --help``) loads no torch.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-import torch
+from emily.cognition.envs.registry import make_env
+from emily.cognition.named import lazy_attributes
 
-from emily.cognition.envs.base import Environment, State
-from emily.cognition.envs.dag import DAGHypotheses, structural_hamming_distance
-from emily.cognition.envs.hypergrid import HyperGrid
-from emily.core.errors import InputError
+if TYPE_CHECKING:
+    from emily.cognition.envs.base import Environment, State
+    from emily.cognition.envs.dag import DAGHypotheses, structural_hamming_distance
+    from emily.cognition.envs.hypergrid import HyperGrid
+
+_HOME_OF = {
+    "Environment": "emily.cognition.envs.base",
+    "State": "emily.cognition.envs.base",
+    "DAGHypotheses": "emily.cognition.envs.dag",
+    "structural_hamming_distance": "emily.cognition.envs.dag",
+    "HyperGrid": "emily.cognition.envs.hypergrid",
+}
 
 __all__ = [
     "DAGHypotheses",
@@ -20,16 +34,6 @@ __all__ = [
     "structural_hamming_distance",
 ]
 
-
-def make_env(spec: dict[str, Any], device: str | torch.device = "cpu") -> Environment:
-    """Rebuild an environment from its :meth:`Environment.spec`."""
-    from emily.cognition.scores import score_from_spec
-
-    kind = spec.get("kind")
-    if kind == "hypergrid":
-        return HyperGrid(
-            spec["ndim"], spec["height"], spec["R0"], spec["R1"], spec["R2"], device=device
-        )
-    if kind == "dag":
-        return DAGHypotheses(score_from_spec(spec["score"]), spec["max_parents"], device=device)
-    raise InputError(f"unknown environment kind {kind!r}; expected 'hypergrid' or 'dag'")
+# Public names are imported on first use (PEP 562), so a light module of this package (the
+# hypothesis-space registry, read by `emily train --help`) loads no torch.
+__getattr__ = lazy_attributes(__name__, _HOME_OF)
