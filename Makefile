@@ -3,7 +3,7 @@
 run:
 	@bash scripts/setup.sh run
 	.venv/bin/emily doctor
-	.venv/bin/emily run --demo
+	.venv/bin/emily run --demo --console
 
 test:
 	@export EMILY_TEST_STARTED=$$(date +%s); \

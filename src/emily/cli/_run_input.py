@@ -34,6 +34,9 @@ class RunInput:
     stimuli: Iterator[Stimulus]
     schema: HomeSchema
     name: str  # for the summary: the path, "stdin" or "the bus"
+    total: int | None = None
+    """How many stimuli the run will answer, when known before it starts (a checked file):
+    the live view's progress bar and ETA need it; a live stream has none."""
 
 
 def read_file(
@@ -60,22 +63,32 @@ def read_file(
     schema, new = chosen_schema(settings, schema_file=schema_file)
     if schema is None:
         good = accepted(consistent(scan_path(path, label=label), name), name, None, policy)
+        counted = [0]
         schema = infer_home_schema(
-            (stimulus for _, stimulus in good),
+            _counting((stimulus for _, stimulus in good), counted),
             name=DEFAULT_SCHEMA_NAME,
             source=name,
             label_column=label,
             clock=clock,
         )
+        total = min(counted[0], limit) if limit is not None else counted[0]
     else:
         checked = accepted(scan_path(path, label=label), name, schema, policy)
-        if not sum(1 for _ in islice(checked, limit)):
+        total = sum(1 for _ in islice(checked, limit))
+        if not total:
             raise InputError(_no_stimuli(name, policy))
     if new:
         store_schema(settings, schema, console, origin=schema_file)
     good = accepted(scan_path(path, label=label), name, schema, policy, stats)
     stimuli = islice((stimulus for _, stimulus in good), limit)
-    return RunInput(stimuli, schema, name)
+    return RunInput(stimuli, schema, name, total)
+
+
+def _counting(stimuli: Iterator[Stimulus], count: list[int]) -> Iterator[Stimulus]:
+    """``stimuli`` unchanged, counting them into ``count[0]`` as they pass."""
+    for stimulus in stimuli:
+        count[0] += 1
+        yield stimulus
 
 
 def read_stream(

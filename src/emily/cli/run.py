@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -11,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.live import Live
 
 from emily.cli._option_defaults import DEFAULT_FILE_RATE, LABEL, ModelKind, OnError
+from emily.cli._run_view import RunView
 from emily.core import Clock, InputError, system_clock
 from emily.runtime.model_names import DEFAULT_MODEL
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:  # NumPy, PyArrow, LanceDB, torch, Zenoh: imported where a run
     from emily.instinct import StimulusSchema
     from emily.runtime.answers import AnswerTally
     from emily.runtime.bus import BusStimuli, ZenohBus
+    from emily.runtime.console.server import ConsoleServer
+    from emily.runtime.display import RunTiming
     from emily.runtime.journal import JournalStatus
     from emily.runtime.loop import Learning, TriuneRuntime
     from emily.runtime.schema_store import ConformStats, HomeSchema
@@ -31,6 +35,9 @@ if TYPE_CHECKING:  # NumPy, PyArrow, LanceDB, torch, Zenoh: imported where a run
 
 console = Console()
 FLUSH_TIMEOUT_S = 30.0
+FIRST_BATCH_WAIT_S = 30.0
+"""How long a watched run (the live view) whose stream ended before cognition's first batch
+waits for it: a person who watched a demo should see a hypothesis, not ``waiting…``."""
 EXIT_HELD = 3
 """Exit status of a run whose episodes are held in the journal outbox (the graph store was
 unreachable): nothing is lost, the next run replays them, but the run did not finish its job."""
@@ -131,6 +138,15 @@ def run(
         bool, typer.Option(help="Ask cognition (GFlowNet) for hypotheses on reflex misses.")
     ] = True,
     live: Annotated[bool, typer.Option(help="Show the live display.")] = True,
+    console_page: Annotated[
+        bool,
+        typer.Option(
+            "--console",
+            help="Serve the live browser console on a local port while the run lasts and "
+            "print its URL (with the access token); in a terminal it stays up after the "
+            "summary until Enter or Ctrl+C.",
+        ),
+    ] = False,
     model: Annotated[
         str,
         typer.Option(help="Registered model whose @champion cognition starts from, if any."),
@@ -202,9 +218,6 @@ def run(
         raise InputError("--bus-in reads stimuli from the bus: give no SOURCE and no --demo")
     if rejects is not None and on_error != "skip":
         raise InputError("--rejects is where --on-error skip writes bad lines; add --on-error skip")
-    from emily.core.settings import load_settings
-
-    settings = load_settings()
     clock = system_clock()
     if demo:
         limit = limit or 1_500
@@ -216,14 +229,39 @@ def run(
         gate=gate, out_file=out_file, as_json=as_json, label=label, schema_file=schema_file,
         reflexes=reflexes, threshold=threshold, learn=learn, cognition=cognition,
         live=live and not as_json, model=model, journal=journal, publish=bus, bus_in=bus_in,
-        on_error=on_error, rejects=rejects,
+        on_error=on_error, rejects=rejects, console_page=console_page,
     )  # fmt: skip
-    from emily.runtime.bus import ZenohBus
+    view = RunView(console, live=options.live, clock=clock)
+    with view:  # from here on the terminal says what is loading: no blank start-up screen
+        _start(view, clock, console, options)
 
-    session = ZenohBus(settings.zenoh_endpoint, "listen") if (bus or bus_in) else None
+
+def _start(view: RunView, clock: Clock, console: Console, options: _Options) -> None:
+    """Settings and the bus session of a run, then the run (``_run``).
+
+    Cognition's sampler process is started first of all, so that its imports overlap this
+    process's own (``cognition_worker.prestart``): the first hypotheses then come seconds after
+    the first misses instead of after the stream ended.
+    """
+    from emily.runtime import cognition_worker
+
+    if options.cognition:
+        with view.step("starting cognition's sampler process (it loads in the background)"):
+            cognition_worker.prestart()
+    session = None
     try:
-        _run(settings, clock, session, options, console)
+        with view.step("loading settings"):
+            from emily.core.settings import load_settings
+
+            settings = load_settings()
+        if options.publish or options.bus_in:
+            with view.step(f"opening the Zenoh bus at {settings.zenoh_endpoint}"):
+                from emily.runtime.bus import ZenohBus
+
+                session = ZenohBus(settings.zenoh_endpoint, "listen")
+        _run(settings, clock, session, options, console, view)
     finally:
+        cognition_worker.discard_prestarted()  # a run without cognition's features left it
         if session is not None:
             session.close()
 
@@ -252,6 +290,7 @@ class _Options:
     bus_in: bool
     on_error: OnError
     rejects: Path | None
+    console_page: bool = False
 
 
 @dataclass(frozen=True)
@@ -338,13 +377,14 @@ def _run(
     session: ZenohBus | None,
     options: _Options,
     console: Console,
+    view: RunView,
 ) -> None:
     from emily.runtime.bus import BusStimuli
 
     incoming = BusStimuli(session) if options.bus_in and session is not None else None
     policy = _policy(settings, options)
     try:
-        _run_checked(settings, clock, session, options, console, incoming, policy)
+        _run_checked(settings, clock, session, options, console, incoming, policy, view)
     finally:
         policy.close()
 
@@ -357,35 +397,38 @@ def _run_checked(
     console: Console,
     incoming: BusStimuli | None,
     policy: InputPolicy,
+    view: RunView,
 ) -> None:
-    from emily.runtime.answers import AnswerTally, AnswerWriter
-    from emily.runtime.builder import build_runtime
-    from emily.runtime.champion import choose_cognition
-    from emily.runtime.display import render
-    from emily.runtime.rollout_serving import attach_rollouts
-    from emily.runtime.schema_store import ConformStats
-    from emily.runtime.stimuli import demo_dataset, demo_stream
-    from emily.runtime.timeline import StreamTimeline
+    with view.step(_reading(options)):
+        from emily.runtime.schema_store import ConformStats
 
-    stats = ConformStats()
-    given = _input(settings, options, incoming, policy, stats, clock, console)
-    plan = _plan(settings, options, given.schema if given else None)
+        stats = ConformStats()
+        given = _input(settings, options, incoming, policy, stats, clock, console)
+    with view.step("loading the engines (NumPy, PyTorch, LanceDB)"):
+        from emily.runtime.answers import AnswerTally, AnswerWriter
+        from emily.runtime.builder import build_runtime
+        from emily.runtime.champion import choose_cognition
+        from emily.runtime.rollout_serving import attach_rollouts
+        from emily.runtime.stimuli import demo_dataset, demo_stream
+        from emily.runtime.timeline import StreamTimeline
+
+        plan = _plan(settings, options, given.schema if given else None)
     console.print(f"reflexes: {plan.note}")
     stimuli: Iterator[Stimulus]
     if given is None:
         stimuli = demo_stream(demo_dataset(), seed=settings.seed, limit=options.limit)
-        name = "demo"
+        name, view.total = "demo", options.limit
     else:
-        stimuli, name = given.stimuli, given.name
-    choice = (
-        choose_cognition(settings, plan.features, clock, name=options.model)
-        if options.cognition
-        else None
-    )
+        stimuli, name, view.total = given.stimuli, given.name, given.total
+    choice = None
+    if options.cognition:
+        with view.step("choosing cognition's model (registry)"):
+            choice = choose_cognition(settings, plan.features, clock, name=options.model)
     if choice is not None and plan.features:
         from emily.runtime.structure import NO_MODEL_SAMPLER
 
         used = choice.model.label if choice.model else NO_MODEL_SAMPLER
+        view.cognition_from = used
         console.print(f"cognition: {used} ({choice.reason})")
     timeline = StreamTimeline(options.rate) if options.replay else None
     learning: Learning = (
@@ -395,21 +438,22 @@ def _run_checked(
         if options.replay
         else "background"
     )
-    runtime = build_runtime(
-        settings,
-        plan.encoder_schema,
-        table=plan.table,
-        cognition_features=plan.features if options.cognition else None,
-        clock=clock,
-        cognition_model=choice.model if choice else None,
-        cognition_variant=choice.variant if choice else "v1",
-        journal=options.journal,
-        bus=session if options.publish else None,
-        stream_clock=timeline.clock if timeline else None,
-        gate=options.gate == "model",
-        learning=learning,
-        threshold=options.threshold if options.threshold is not None else plan.threshold,
-    )
+    with view.step(_opening(options, bool(plan.features))):
+        runtime = build_runtime(
+            settings,
+            plan.encoder_schema,
+            table=plan.table,
+            cognition_features=plan.features if options.cognition else None,
+            clock=clock,
+            cognition_model=choice.model if choice else None,
+            cognition_variant=choice.variant if choice else "v1",
+            journal=options.journal,
+            bus=session if options.publish else None,
+            stream_clock=timeline.clock if timeline else None,
+            gate=options.gate == "model",
+            learning=learning,
+            threshold=options.threshold if options.threshold is not None else plan.threshold,
+        )
     close_rollouts = attach_rollouts(  # `emily models canary|shadow|ab|bluegreen start …`
         runtime,
         settings,
@@ -418,44 +462,150 @@ def _run_checked(
         clock,
         name=options.model,
     )
+    server: ConsoleServer | None = None
     tally = AnswerTally()
-    start = clock.monotonic()
     writer = AnswerWriter(options.out_file) if options.out_file else None
+    closed = False
     try:
-        with (
-            Live(render(runtime, 0, 0.0), console=console, refresh_per_second=4, transient=False)
-            if options.live
-            else _NoLive() as view
-        ):
-            chunk = max(1, int(options.rate / 10)) if options.pace else REPLAY_CHUNK
-            for batch in _batches(stimuli, chunk if timeline else 1):
-                if timeline is None and tally.n == 0:  # a live stream's onset resets the phase
-                    runtime.attention.reset_phase()
-                answers = (runtime.handle_many(batch, timeline.place_all(batch))
-                           if timeline else [runtime.handle(batch[0])])  # fmt: skip
-                tally.add(answers, runtime.attention.frequency if timeline else None)
-                if writer is not None:
-                    writer.write(answers)
-                if options.pace:  # a steady gap, no catch-up bursts
-                    clock.sleep(len(batch) / options.rate)
-                if tally.n % 50 < len(batch):
-                    view.update(render(runtime, tally.n, clock.monotonic() - start))
-            view.update(render(runtime, tally.n, clock.monotonic() - start))
-        if runtime.journal is not None:
-            runtime.journal.flush(timeout_s=FLUSH_TIMEOUT_S, until_durable=True)
-        if runtime.bus is not None:
-            runtime.bus.drain(attempts=20)
+        if options.console_page:
+            with view.step("starting the browser console"):
+                server = _console(runtime, settings, clock)
+            view.console_url = server.url
+            console.print(f"console: [link={server.url}]{server.url}[/link]", soft_wrap=True)
+        start = clock.monotonic()
+        first = _FirstBatch()
+        chunk = max(1, int(options.rate / 10)) if options.pace else REPLAY_CHUNK
+        for batch in _batches(stimuli, chunk if timeline else 1):
+            if timeline is None and tally.n == 0:  # a live stream's onset resets the phase
+                runtime.attention.reset_phase()
+            answers = (runtime.handle_many(batch, timeline.place_all(batch))
+                       if timeline else [runtime.handle(batch[0])])  # fmt: skip
+            tally.add(answers, runtime.attention.frequency if timeline else None)
+            view.offered = tally.counts["cognition_offered"]
+            first.check(runtime, tally.n, clock.monotonic() - start)
+            if writer is not None:
+                writer.write(answers)
+            if options.pace:  # a steady gap, no catch-up bursts
+                clock.sleep(len(batch) / options.rate)
+            if tally.n % 50 < len(batch):
+                view.frame(runtime, tally.n, clock.monotonic() - start)
+        stream_s = clock.monotonic() - start
+        _finish(runtime, view, tally, stream_s)
+        closed = True
+        first.check(runtime, tally.n, stream_s)
+        view.frame(runtime, tally.n, stream_s, stage="done")
     finally:
+        view.stop()
         if writer is not None:
             writer.close()
-        runtime.close()
+        if not closed:
+            runtime.close()
         close_rollouts()
-    elapsed = clock.monotonic() - start
+        if server is not None and closed:
+            _hold(console, server, options)
+        if server is not None:
+            server.close()
+    from emily.runtime.display import RunTiming
+
+    timing = RunTiming(tally.n, stream_s, clock.monotonic() - start, start - view.started)
     if not options.live and not options.as_json:
-        console.print(render(runtime, tally.n, elapsed))
-    _report(console, runtime, tally, stats, settings, name, options, incoming, policy, elapsed)
+        from emily.runtime.display import render
+
+        console.print(render(runtime, tally.n, stream_s))
+    _report(console, runtime, tally, stats, settings, name, options, incoming, policy, timing,
+            first)  # fmt: skip
     if runtime.journal is not None and runtime.journal.pending:
         raise typer.Exit(EXIT_HELD)
+
+
+def _reading(options: _Options) -> str:
+    """The start-up step that reads the input, as the loading view names it."""
+    if options.demo:
+        return "preparing the demo stream (wine measurements)"
+    if options.bus_in:
+        return "waiting for the first stimuli on the bus"
+    if options.replay and options.source is not None:
+        return f"checking {options.source} line by line (nothing is stored before it passes)"
+    return "waiting for the first stimuli on standard input"
+
+
+def _opening(options: _Options, cognition: bool) -> str:
+    """The start-up step that builds the runtime, naming what it starts."""
+    parts = ["reflex memory (LanceDB)"]
+    if options.journal:
+        parts.append("the journal's graph writer")
+    if options.cognition and cognition:
+        parts.append("cognition's sampler process")
+    return "opening " + ", ".join(parts)
+
+
+def _console(runtime: TriuneRuntime, settings: EmilySettings, clock: Clock) -> ConsoleServer:
+    """The live browser console on a free local port (``emily.runtime.console``)."""
+    from emily.runtime.console.server import start_console
+
+    return start_console(runtime, settings, clock=clock, host="127.0.0.1", port=0)
+
+
+def _hold(console: Console, server: ConsoleServer, options: _Options) -> None:
+    """Keep the console up after the run in a terminal, so a person can still look at it."""
+    if options.as_json or not sys.stdin.isatty():
+        return
+    console.print(f"console: still at {server.url}; press Enter or Ctrl+C to end")
+    with contextlib.suppress(EOFError, KeyboardInterrupt):
+        input()
+
+
+class _FirstBatch:
+    """When cognition's first hypotheses arrived: after how many stimuli and seconds of stream.
+
+    Why record it: "the demo shows a hypothesis within seconds" is a claim about the order of
+    events in a run (the first batch lands while stimuli still stream), which ``--json`` reports
+    and a test can check without timing anything itself.
+    """
+
+    def __init__(self) -> None:
+        self.stimuli: int | None = None
+        self.seconds: float | None = None
+
+    def check(self, runtime: TriuneRuntime, processed: int, elapsed_s: float) -> None:
+        if self.stimuli is None and runtime.tiers.get("cognition", 0) > 0:
+            self.stimuli, self.seconds = processed, elapsed_s
+
+    def as_dict(self, startup_s: float) -> dict[str, float | int] | None:
+        """After how many stimuli, seconds of stream, and seconds since the command began."""
+        if self.stimuli is None or self.seconds is None:
+            return None
+        return {
+            "stimuli": self.stimuli,
+            "stream_s": round(self.seconds, 3),
+            "since_start_s": round(startup_s + self.seconds, 3),
+        }
+
+
+def _finish(runtime: TriuneRuntime, view: RunView, tally: AnswerTally, stream_s: float) -> None:
+    """After the last stimulus: wait (watched runs only, bounded) for cognition's first batch,
+    flush the journal, drain the bus and close the runtime, the view saying which is going on."""
+    processed = tally.n
+    cognition = runtime.cognition
+    if view.live and cognition is not None and tally.counts["cognition_offered"]:
+        view.until(
+            lambda: runtime.tiers.get("cognition", 0) > 0 or cognition.failures > 0,
+            FIRST_BATCH_WAIT_S, runtime, processed, stream_s,
+            "finishing: waiting for cognition's first hypotheses",
+        )  # fmt: skip
+    journal = runtime.journal
+    if journal is not None:
+        view.wait(
+            lambda: journal.flush(timeout_s=FLUSH_TIMEOUT_S, until_durable=True),
+            runtime, processed, stream_s,
+            f"finishing: writing {journal.pending:,} episodes to episodic memory",
+        )  # fmt: skip
+    bus = runtime.bus
+    if bus is not None:
+        view.wait(lambda: bus.drain(attempts=20), runtime, processed, stream_s,
+                  "finishing: draining the bus")  # fmt: skip
+    view.wait(runtime.close, runtime, processed, stream_s,
+              "finishing: the last cognition batch, closing the stores")  # fmt: skip
 
 
 def _label_column(settings: EmilySettings, options: _Options) -> str:
@@ -499,11 +649,12 @@ def _report(
     options: _Options,
     incoming: BusStimuli | None,
     policy: InputPolicy,
-    elapsed: float,
+    timing: RunTiming,
+    first: _FirstBatch,
 ) -> None:
     console.print()
     console.print(
-        f"[green]done[/green]: {tally.n:,} stimuli from {name} in {elapsed:.2f} s; "
+        f"[green]done[/green]: {tally.n:,} stimuli from {name} {timing.describe()}; "
         f"{len(runtime.reflexes):,} reflexes stored in {settings.home}"
     )
     console.print(tally.describe(runtime, gate=options.gate))
@@ -521,10 +672,17 @@ def _report(
             f"{h['description']} ({h['share']:.0%})" for h in cognition["hypotheses"][:3]
         )
         failed = runtime.cognition.failures
+        when = (
+            f", the first after {first.stimuli:,} stimuli ({first.seconds:.1f} s of stream, "
+            f"{timing.startup_s + first.seconds:.1f} s after the start)"
+            if first.stimuli is not None and first.seconds is not None
+            else ""
+        )
         console.print(
             f"cognition: {cognition['batches']} hypothesis "
             f"{'batch' if cognition['batches'] == 1 else 'batches'} for the "
             f"{tally.counts['cognition_offered']:,} stimuli offered (misses and unsure hits)"
+            + when
             + (f"; latest: {best}" if best else "")
             + (
                 f"; [yellow]{failed} failed[/yellow] ({runtime.cognition.last_error})"
@@ -562,7 +720,7 @@ def _report(
             **tally.as_dict(),
             "reflexes": len(runtime.reflexes),
             "teacher_failures": teacher.failures,
-            "cognition": cognition,
+            "cognition": {**cognition, "first_batch": first.as_dict(timing.startup_s)},
             "conform": stats.as_dict(),
             "skipped": policy.skipped,
             "rejects": str(policy.rejects) if policy.skipped else None,
@@ -571,7 +729,10 @@ def _report(
                 if runtime.journal is not None
                 else None
             ),
-            "elapsed_s": elapsed,
+            "startup_s": timing.startup_s,
+            "elapsed_s": timing.total_s,
+            "stream_s": timing.stream_s,
+            "per_second": timing.per_second,
         }
         typer.echo(json.dumps(summary))
 

@@ -3,6 +3,16 @@
 The GFlowNet behind ``HypothesisSource`` (``runtime.structure``) trains and samples for seconds;
 the reflex path answers in microseconds. ``CognitionWorker`` keeps the two apart: a stimulus is
 *offered* (never waited on), and batches run in a separate process, one at a time.
+
+Answering within seconds of the first miss (issue #18): on a loaded two-core machine the
+sampler's process took longer to import its modules (torch, pandas, the samplers) than the
+demo takes to stream, so its first batch came after the demo's end, if at all. Now the process
+is started before the runtime's own imports (``prestart``, which ``emily run`` calls first
+thing) or at the latest when the worker is built, and warmed up there (imports, a tiny first
+sample) instead of on the first miss; and the first batch of a source that offers a quick pass
+(``Refining``: fewer training steps and samples) uses it, later batches refine at full size.
+The quick pass is skipped where it would mislead: a rollout's router compares sources batch for
+batch, so with one attached every batch is full size.
 """
 
 from __future__ import annotations
@@ -12,8 +22,8 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from typing import TYPE_CHECKING, Protocol
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from emily.core import Clock, SovereignModel
 from emily.runtime.orphan_watch import die_with
@@ -50,6 +60,84 @@ class HypothesisSource(Protocol):
     def hypothesise(self, window: Sequence[Stimulus]) -> HypothesisBatch: ...
 
 
+@runtime_checkable
+class Refining(Protocol):
+    """A source with a quick first pass and a warm-up (see the module docstring)."""
+
+    def quick(self) -> HypothesisSource:
+        """The same source at a fraction of the cost, for the first batch of a run."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load what a request needs (run in the sampler's process before any request)."""
+        ...
+
+
+def _sampler_pool() -> ProcessPoolExecutor:
+    """One spawned process for cognition that ends with ours, however ours ends."""
+    return ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=die_with,
+        initargs=(os.getpid(),),
+    )
+
+
+def _import_modules(names: Sequence[str]) -> None:
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
+
+
+class _Spare:
+    """The process ``prestart`` started, waiting for the next ``CognitionWorker`` to adopt it."""
+
+    lock = threading.Lock()
+    pool: ProcessPoolExecutor | None = None
+
+
+def prestart(modules: Sequence[str] | None = None) -> None:
+    """Start a sampler process now and import ``modules`` in it, for the next worker built
+    (default: what the runtime's causal-structure requests import, ``structure.SAMPLER_MODULES``).
+
+    Why: the process's imports take seconds (tens on a loaded machine); started before the
+    caller's own imports, they overlap them, and cognition is ready about when the stream
+    starts. The next ``CognitionWorker`` adopts the process; ``discard_prestarted`` ends it if
+    none is built. Calling it again while one waits does nothing.
+    """
+    if modules is None:
+        from emily.runtime.structure import SAMPLER_MODULES
+
+        modules = SAMPLER_MODULES
+    with _Spare.lock:
+        if _Spare.pool is None:
+            _Spare.pool = _sampler_pool()
+            _Spare.pool.submit(_import_modules, tuple(modules))
+
+
+def discard_prestarted() -> None:
+    """End a prestarted process no worker adopted (it exits once its imports are done)."""
+    with _Spare.lock:
+        pool, _Spare.pool = _Spare.pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _adopt() -> ProcessPoolExecutor:
+    """The prestarted process if there is one, else a new one."""
+    with _Spare.lock:
+        pool, _Spare.pool = _Spare.pool, None
+    return pool if pool is not None else _sampler_pool()
+
+
+def _warm_up(source: HypothesisSource) -> None:
+    """Run in the sampler's process: unpickling ``source`` imports its modules; a ``Refining``
+    source also loads what its first request needs."""
+    if isinstance(source, Refining):
+        source.warm_up()
+
+
 class CognitionWorker:
     """Serves cognition requests in a separate process, one batch in flight at a time.
 
@@ -71,13 +159,8 @@ class CognitionWorker:
         self._started = 0.0
         self._on_batch = on_batch
         self._window: deque[Stimulus] = deque(maxlen=window)
-        self._pool = ProcessPoolExecutor(  # the sampler's process ends with ours, however
-            1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=die_with,
-            initargs=(os.getpid(),),
-        )
-        self._in_flight: Future[HypothesisBatch] | None = None
+        self._pool = _adopt()
+        self._in_flight: Future[Any] | None = None
         self._fresh = False
         self._lock = threading.Lock()
         self.failures = 0
@@ -87,6 +170,23 @@ class CognitionWorker:
         self._answered: HypothesisBatch | None = None
         self._window_sent: list[Stimulus] = []
         self._closing = False
+        self._settled = threading.Condition(self._lock)  # notified when nothing is in flight
+        self._refined = False  # True once a full-size batch may be asked for
+        self._submitted = False  # True once a window went to the sampler
+        self.warmed = False
+        """True once the sampler's process has started and warmed up (or failed to)."""
+        warming = self._pool.submit(_warm_up, source)  # starts the process now, not at a miss
+        self._in_flight = warming  # offers only grow the window until the warm-up is done
+        warming.add_done_callback(self._warmed)
+
+    def _warmed(self, future: Future[None]) -> None:
+        """The warm-up ended: serve the window gathered meanwhile. A failed warm-up is only
+        reported: the first request then meets the same failure and is counted as one."""
+        error = future.exception() if not future.cancelled() else None
+        if error is not None:
+            self.last_error = f"warm-up: {type(error).__name__}: {error}"
+        self.warmed = True
+        self._next()
 
     def attach_router(self, router: RolloutRouter[HypothesisSource]) -> None:
         """Route each batch by the rollouts in force (canary, shadow), measuring challengers.
@@ -102,18 +202,24 @@ class CognitionWorker:
         with self._lock:
             self._window.append(stimulus)
             self._fresh = True
-            if self._in_flight is None and len(self._window) >= self._source.min_window:
+            if self._in_flight is None:
                 self._submit_locked()
         return True
 
     def _submit_locked(self) -> None:
-        self._fresh = False
+        if len(self._window) < self._source.min_window:
+            return  # fresh stays set: the next offer (or batch) submits
+        if self._closing and self._submitted:
+            return  # closing: only a window that never got a batch is still answered
+        self._fresh, self._submitted = False, True
         window = list(self._window)
         source = self._source
         self._route = None
         if self._router is not None:
             self._route = self._router.route(window[-1].id, self._source)
             source = self._route.source
+        elif not self._refined and isinstance(source, Refining):
+            source = source.quick()  # the first answer soon; the next batches refine it
         self._window_sent = window
         self._started = self._clock.monotonic()
         future = self._pool.submit(source.hypothesise, window)
@@ -126,6 +232,7 @@ class CognitionWorker:
         error: str | None = None
         try:
             batch = future.result().model_copy(update={"latency_s": latency})
+            self._refined = True
         except Exception as exc:  # a failing model must not stop the runtime; it is reported
             self.failures += 1
             error = self.last_error = f"{type(exc).__name__}: {exc}"
@@ -198,16 +305,21 @@ class CognitionWorker:
             self._in_flight = None
             if self._fresh:
                 self._submit_locked()
+            if self._in_flight is None:
+                self._settled.notify_all()
 
     def close(self) -> None:
-        """Let the running batch finish (its result is still delivered), then stop."""
-        while True:
-            with self._lock:
-                self._fresh, self._closing = False, True
-                running = self._in_flight
-            if running is None or running.done():
-                break
-            wait([running])  # a shadow run may follow the champion's: wait for it too
+        """Let the running batch finish (its result is still delivered), then stop.
+
+        A window gathered while the sampler was still warming up is answered before stopping,
+        as it would have been had the process been up: a short file run that ends before the
+        warm-up does still gets its batch. Later fresh windows are dropped (System 2 lags).
+        """
+        with self._settled:
+            self._closing = True
+            self._fresh = self._fresh and not self._submitted
+            while self._in_flight is not None:  # a shadow run may follow the champion's, and
+                self._settled.wait()  # the owed window the warm-up: each ends in _next
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

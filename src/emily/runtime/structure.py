@@ -26,18 +26,31 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
-import torch
 
-from emily.cognition import BGeScore, DAGHypotheses, GFlowNet, build
-from emily.cognition.mcmc import StructureMCMC
-from emily.cognition.metrics import dag_collapse, diversity
 from emily.core import InputError, SovereignModel
-from emily.runtime.loop import Hypothesis, HypothesisBatch
+from emily.runtime.cognition_worker import Hypothesis, HypothesisBatch
 from emily.runtime.stimuli import Stimulus
+
+if TYPE_CHECKING:  # torch, pandas, SciPy: only the sampler's process needs them (see below)
+    import pandas as pd
+
+    from emily.cognition import DAGHypotheses, GFlowNet
+
+SAMPLER_MODULES = (
+    "emily.runtime.structure",
+    "emily.cognition",
+    "emily.cognition.mcmc",
+    "emily.cognition.metrics",
+    "pandas",
+    "torch",
+)
+"""What a request imports, in the sampler's process only: ``emily run`` builds this source in
+its own process and pickles it to the sampler, so importing them here at module level cost the
+run's start-up 10 s or more on a loaded machine for nothing (``cognition_worker.prestart``
+imports them in the sampler's process instead, while the run starts)."""
 
 Sampler = Literal["mcmc", "gflownet"]
 NO_MODEL_SAMPLER = "structure MCMC (no training)"
@@ -46,6 +59,11 @@ MCMC_THIN_SWEEPS = 4
 """MC³ steps per chain between kept graphs, in sweeps of the ``d (d - 1)`` ordered pairs: at
 four variables one sweep left edge-marginal errors up to 0.065 against the exact posterior, four
 sweeps about 0.02 (the noise of 256 exact draws), for a few milliseconds."""
+QUICK_TRAIN_STEPS = 20
+"""GFlowNet steps of a run's first, quick batch (``quick``): a warm-started champion already
+samples sensibly; the full ``train_steps`` refine the batches after it."""
+QUICK_SAMPLES = 64
+"""Hypotheses sampled by the first, quick batch (a quarter of the default)."""
 
 
 def _describe(edges: list[tuple[str, str]]) -> str:
@@ -144,14 +162,49 @@ class CausalStructureSource:
             return NO_MODEL_SAMPLER
         return f"variant {self.variant} from scratch"
 
+    def quick(self) -> CausalStructureSource:
+        """This source at a fraction of the cost, for the first batch of a run (see
+        ``runtime.cognition_worker``): fewer training steps and samples, same model and seed."""
+        return CausalStructureSource(
+            self.features,
+            train_steps=min(self.train_steps, QUICK_TRAIN_STEPS),
+            samples=min(self.samples, QUICK_SAMPLES),
+            top=self.top,
+            variant=self.variant,
+            min_window=self.min_window,
+            seed=self.seed,
+            model=self.model,
+            sampler=self.sampler,
+        )
+
+    def warm_up(self) -> None:
+        """Load what a request needs, in the sampler's process, before the first miss: the
+        modules (imported by unpickling this source) and the first call of each kernel, on a
+        synthetic window (for a GFlowNet: a load of the champion and two training steps)."""
+        rng = np.random.default_rng(self.seed)
+        window = [
+            Stimulus(
+                id=f"warm-up-{i}", features=dict(zip(self.features, row.tolist(), strict=True))
+            )
+            for i, row in enumerate(rng.normal(size=(max(self.min_window, 8), len(self.features))))
+        ]
+        warm = self.quick()
+        warm.train_steps = min(warm.train_steps, 2)
+        warm.samples = min(warm.samples, 8)
+        warm.hypothesise(window)
+
     def start(self, env: DAGHypotheses) -> GFlowNet:
         """The GFlowNet a request trains on ``env``: the champion's weights, log Z and
         hyper-parameters when there is one, else a fresh network of ``variant``."""
+        from emily.cognition import GFlowNet, build
+
         if self.model is not None:
             return GFlowNet.load(self.model.checkpoint, env=env)
         return build(env, self.variant, seed=self.seed, batch_size=16)
 
     def _table(self, window: Sequence[Stimulus]) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [
             [float(s.features[f]) for f in self.features]
             for s in window
@@ -175,12 +228,19 @@ class CausalStructureSource:
         return sample.states["adj"].cpu().numpy(), sample.log_reward.cpu().double().numpy()
 
     def _mcmc(self, env: DAGHypotheses) -> tuple[np.ndarray, np.ndarray]:
+        from emily.cognition.mcmc import StructureMCMC
+
         mcmc = StructureMCMC(env.score, env.max_parents, chains=4, seed=self.seed)
         draws = mcmc.sample(self.samples, thin=MCMC_THIN_SWEEPS * env.d * (env.d - 1))
         # The environment's log-reward is the log posterior minus the empty graph's constant.
         return draws.adjacency, draws.log_score - env.empty_score
 
     def hypothesise(self, window: Sequence[Stimulus]) -> HypothesisBatch:
+        import torch
+
+        from emily.cognition import BGeScore, DAGHypotheses
+        from emily.cognition.metrics import dag_collapse, diversity
+
         env = DAGHypotheses(BGeScore(self._table(window)))
         draw = self._mcmc if self.sampler == "mcmc" else self._gflownet
         adjacency, log_rewards = draw(env)
