@@ -33,9 +33,14 @@ def artifacts_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[object]:
-    """One headless Debian Chromium for the session (set-up installs the ``chromium`` package)."""
+    """A headless Debian Chromium per test module (set-up installs the ``chromium`` package).
+
+    Not per session: while Playwright's sync API is started, the main thread has a *running*
+    asyncio loop, so every later test in the process would see one, and libraries that pick
+    sync or async by that (Prefect's flows, DBOS) returned coroutines to the memory tests.
+    """
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
