@@ -6,7 +6,6 @@ token asks for one, and no request ever leaves the machine."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,18 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
+from _support.ports import free_port
 from emily.runtime.stimuli import demo_dataset, demo_stream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SERVE_START_S = 240
 COGNITION_WAIT_S = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Served:
@@ -45,7 +39,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("console")
     home = root / "home"
     env = {**os.environ, "EMILY_HOME": str(home), "EMILY_CONFIG": str(root / "none.toml")}
-    port = _free_port()
+    port = free_port()
     log = root / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
