@@ -14,7 +14,12 @@ Figures (last printed line, one JSON object with ``--json``):
   over every repeat of each condition;
 * ``ratio_p50`` / ``ratio_p99``: median over the (off, on) pairs of on/off (1.0: no cost);
 * ``pairs``: each pair's figures, with the frames its viewers received (``frames_received``
-  must be positive, or nothing was streamed) and the frames the server built.
+  must be positive, or nothing was streamed) and the frames the server built;
+* ``off_side_cpu_share`` / ``on_side_cpu_share``: CPU seconds per wall second that this
+  process spent outside the thread calling ``handle`` (the console's server and frame builds,
+  plus whatever else runs beside the loop), pooled over each condition; ``console_cpu_share``
+  is their difference: what serving the viewers took from the runtime's process, a figure that
+  does not depend on how busy the machine is (the latency ratios do).
 
 The gate is off (every stimulus is encoded and looked up), so a suppressed answer's cheaper path
 never falls unevenly on one condition.
@@ -95,9 +100,11 @@ def _stimuli(seed: int, n: int) -> list[Any]:
     ]
 
 
-def _measure(runtime: Any, stimuli: list[Any], seconds: float) -> list[float]:
-    """Per-call ``handle`` latency (s), cycling over ``stimuli`` for ``seconds``."""
+def _measure(runtime: Any, stimuli: list[Any], seconds: float) -> tuple[list[float], float]:
+    """Per-call ``handle`` latency (s), cycling over ``stimuli`` for ``seconds``; and the CPU
+    seconds the process's other threads took meanwhile."""
     latencies: list[float] = []
+    process0, thread0 = time.process_time(), time.thread_time()
     end = time.perf_counter() + seconds
     i = 0
     while time.perf_counter() < end:
@@ -106,7 +113,7 @@ def _measure(runtime: Any, stimuli: list[Any], seconds: float) -> list[float]:
         runtime.handle(stimulus)
         latencies.append(time.perf_counter() - t0)
         i += 1
-    return latencies
+    return latencies, (time.process_time() - process0) - (time.thread_time() - thread0)
 
 
 def _with_viewers(url: str, token: str, k: int) -> subprocess.Popen[str]:
@@ -157,6 +164,7 @@ def main() -> None:
     from emily.runtime.console import ConsoleOptions, start_console
 
     pooled: dict[str, list[float]] = {"off": [], "on": []}
+    side_cpu: dict[str, float] = {"off": 0.0, "on": 0.0}
     pairs = []
     with tempfile.TemporaryDirectory(prefix="emily-bench-console-") as tmp:
         runtime, settings = _runtime(Path(tmp))
@@ -175,13 +183,15 @@ def main() -> None:
                         if condition == "on":
                             proc = _with_viewers(console.base_url, token, args.viewers)
                         built = console.hub.builds
-                        latencies = _measure(runtime, stimuli, seconds)
+                        latencies, side_cpu_s = _measure(runtime, stimuli, seconds)
+                        side_cpu[condition] += side_cpu_s
                         if proc is not None:
                             pair["frames_received"] = _stop(proc)
                             pair["frames_built"] = console.hub.builds - built
                         pooled[condition] += latencies
                         p50, p99 = _us(latencies)
                         pair[f"{condition}_calls"] = len(latencies)
+                        pair[f"{condition}_side_cpu_s"] = side_cpu_s
                         pair[f"{condition}_p50_us"], pair[f"{condition}_p99_us"] = p50, p99
                     pair["ratio_p50"] = pair["on_p50_us"] / pair["off_p50_us"]
                     pair["ratio_p99"] = pair["on_p99_us"] / pair["off_p99_us"]
@@ -189,6 +199,7 @@ def main() -> None:
         finally:
             console.close()
             runtime.close()
+    wall = seconds * seeds * repeats  # per condition
     off_p50, off_p99 = _us(pooled["off"])
     on_p50, on_p99 = _us(pooled["on"])
     figures = {
@@ -208,6 +219,9 @@ def main() -> None:
         "ratio_p99": float(np.median([p["ratio_p99"] for p in pairs])),
         "frames_received": sum(p["frames_received"] for p in pairs),
         "streamed": all(p["frames_received"] > 0 for p in pairs),
+        "off_side_cpu_share": side_cpu["off"] / wall,
+        "on_side_cpu_share": side_cpu["on"] / wall,
+        "console_cpu_share": (side_cpu["on"] - side_cpu["off"]) / wall,
         "pairs": pairs,
         "cpus": os.cpu_count(),
         "load_average_1m": os.getloadavg()[0],
@@ -219,6 +233,8 @@ def main() -> None:
         print(f"handle p99 {off_p99:.1f} us without viewers, {on_p99:.1f} us with {args.viewers}")
         ratios = f"p50 {figures['ratio_p50']:.3f}, p99 {figures['ratio_p99']:.3f}"
         print(f"on/off ratio (median of pairs): {ratios}")
+        share = figures["console_cpu_share"]
+        print(f"console's CPU in the runtime's process: {share:.2%} of one core")
     print(json.dumps(figures))
 
 

@@ -36,3 +36,8 @@ def test_console_overhead_benchmark_prints_its_figures_and_conditions_last() -> 
     assert [p["order"] for p in figures["pairs"]] == [["off", "on"], ["on", "off"]]
     assert figures["streamed"]
     assert all(p["frames_built"] > 0 for p in figures["pairs"])
+    # The console's own CPU: serving two viewers at 10 Hz takes CPU outside the loop's thread,
+    # and the share is the difference of the two conditions' measured shares.
+    assert figures["on_side_cpu_share"] > figures["off_side_cpu_share"] >= 0
+    share = figures["on_side_cpu_share"] - figures["off_side_cpu_share"]
+    assert figures["console_cpu_share"] == pytest.approx(share)
