@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from emily.cognition.named import lazy_attributes
+from emily.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from emily.cognition.envs import DAGHypotheses, Environment, HyperGrid, make_env

@@ -1,19 +1,17 @@
-"""Things found by name: cognition's registries, and a package's public names imported lazily.
+"""Things found by name: cognition's registries.
 
 Why one registry class: hypothesis spaces (``emily.cognition.envs.registry``) and training
 objectives (``emily.cognition.losses``) are both looked up by a name a user types or a
 checkpoint stores, refuse a second entry under a name unless told to replace it, and list their
 names for help and errors. Light (no torch), because ``emily --help`` reads the spaces; for the
 same reason the tier's packages import their public names on first use
-(:func:`lazy_attributes`).
+(:func:`emily.core.lazy.lazy_attributes`).
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from importlib import import_module
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 from emily.core.errors import InputError
 
@@ -60,19 +58,3 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def lazy_attributes(package: str, homes: Mapping[str, str]) -> Callable[[str], Any]:
-    """A PEP 562 ``__getattr__`` for ``package``: each public name of ``homes`` (name ->
-    module) is imported from its module on first use and kept, so importing the package imports
-    none of them (``emily train --help`` reads the registry without loading torch)."""
-
-    def attribute(name: str) -> Any:
-        module = homes.get(name)
-        if module is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(import_module(module), name)
-        setattr(sys.modules[package], name, value)
-        return value
-
-    return attribute

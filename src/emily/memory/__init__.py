@@ -19,30 +19,69 @@ that groups new episodes by stimulus, promotes pairs confirmed often enough into
 semantic records, and finishes exactly once even if it is killed midway (ADR 0008).
 ``Migrator`` applies the versioned store migrations shipped in the package (``emily migrate``),
 and ``open_memory`` opens all three stores together for the runtime and the CLI.
+
+Public names are imported on first use (PEP 562): the runtime's journal imports
+``emily.memory.episodic``, and an eager package would load consolidation's DBOS and SQLAlchemy
+and semantic memory's LanceDB with it, seconds before ``emily run`` streams.
 """
 
-from emily.memory.consolidation import ConsolidationReport, SleepConsolidation
-from emily.memory.embedding import (
-    HashTextEmbedder,
-    HypervectorEncoder,
-    LevelHypervectorEncoder,
-    SentenceEmbedder,
-    TextEmbedder,
-)
-from emily.memory.episodic import EpisodicMemory, StimulusIndex, open_episodic, text_key
-from emily.memory.errors import MigrationError, StorageFullError, StoreUnavailableError
-from emily.memory.migrations import MigrationContext, MigrationStatus, Migrator, open_migrator
-from emily.memory.models import (
-    Episode,
-    Neighbour,
-    Reflex,
-    SemanticHit,
-    SemanticRecord,
-    StoredEpisode,
-)
-from emily.memory.reflexive import InstinctReflexSink, ReflexIndexOps, ReflexSink
-from emily.memory.semantic import EmbeddingState, SemanticMemory
-from emily.memory.stores import Memory, open_memory
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emily.core.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from emily.memory.consolidation import ConsolidationReport, SleepConsolidation
+    from emily.memory.embedding import (
+        HashTextEmbedder,
+        HypervectorEncoder,
+        LevelHypervectorEncoder,
+        SentenceEmbedder,
+        TextEmbedder,
+    )
+    from emily.memory.episodic import EpisodicMemory, StimulusIndex, open_episodic, text_key
+    from emily.memory.errors import MigrationError, StorageFullError, StoreUnavailableError
+    from emily.memory.migrations import MigrationContext, MigrationStatus, Migrator, open_migrator
+    from emily.memory.models import (
+        Episode,
+        Neighbour,
+        Reflex,
+        SemanticHit,
+        SemanticRecord,
+        StoredEpisode,
+    )
+    from emily.memory.reflexive import InstinctReflexSink, ReflexIndexOps, ReflexSink
+    from emily.memory.semantic import EmbeddingState, SemanticMemory
+    from emily.memory.stores import Memory, open_memory
+
+_HOMES = {
+    "emily.memory.consolidation": ("ConsolidationReport", "SleepConsolidation"),
+    "emily.memory.embedding": (
+        "HashTextEmbedder", "HypervectorEncoder", "LevelHypervectorEncoder", "SentenceEmbedder",
+        "TextEmbedder",
+    ),
+    "emily.memory.episodic": ("EpisodicMemory", "StimulusIndex", "open_episodic", "text_key"),
+    "emily.memory.errors": ("MigrationError", "StorageFullError", "StoreUnavailableError"),
+    "emily.memory.migrations": ("MigrationContext", "MigrationStatus", "Migrator", "open_migrator"),
+    "emily.memory.models": (
+        "Episode", "Neighbour", "Reflex", "SemanticHit", "SemanticRecord", "StoredEpisode",
+    ),
+    "emily.memory.reflexive": ("InstinctReflexSink", "ReflexIndexOps", "ReflexSink"),
+    "emily.memory.semantic": ("EmbeddingState", "SemanticMemory"),
+    "emily.memory.stores": ("Memory", "open_memory"),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
+    __getattr__ = lazy_attributes(__name__, _HOME_OF)
+
+
+def __dir__() -> list[str]:
+    """The module's own names and the lazy public ones, as ``dir()`` showed them when eager."""
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "ConsolidationReport",

@@ -23,6 +23,7 @@ and reflexes have something to learn: Forina et al., "PARVUS" (1988), via the UC
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import math
@@ -469,19 +470,93 @@ class DemoDataset(SovereignModel):
     labels: tuple[str, ...]
 
 
-def demo_dataset() -> DemoDataset:
-    """Load the wine data from scikit-learn's package data (no download)."""
+WINE_FEATURES = (
+    "alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
+    "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
+    "od280/od315_of_diluted_wines", "proline",
+)  # fmt: skip
+"""The wine columns as ``sklearn.datasets.load_wine`` names them (its CSV has no header names);
+a test holds this and :func:`wine_table` equal to ``load_wine()``, so an upgrade that changes
+either fails loudly."""
+
+_WINE_CSV = ("datasets", "data", "wine_data.csv")
+
+
+class WineTable(SovereignModel):
+    """The wine data exactly as ``load_wine`` returns it: measurements, cultivar indices and
+    cultivar names."""
+
+    feature_names: tuple[str, ...]
+    data: tuple[tuple[float, ...], ...]
+    target: tuple[int, ...]
+    target_names: tuple[str, ...]
+
+
+def wine_csv() -> Path | None:
+    """scikit-learn's shipped ``wine_data.csv``, found without importing scikit-learn (``import
+    sklearn.datasets`` costs ~1.5 s before the demo streams); ``None`` if it is not there."""
+    spec = importlib.util.find_spec("sklearn")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root).joinpath(*_WINE_CSV)
+        if path.is_file():
+            return path
+    return None
+
+
+def wine_table() -> WineTable:
+    """The wine data from scikit-learn's package data (no download), read the way
+    ``load_wine`` reads it: a first row ``n_samples, n_features, *target_names``, then one row
+    of measurements and a cultivar index per wine. Should a scikit-learn release move the file
+    or change its shape, ``load_wine`` itself answers (slower, still right)."""
+    path = wine_csv()
+    table = None if path is None else _read_wine_csv(path)
+    return table if table is not None else _loaded_wine()
+
+
+def _read_wine_csv(path: Path) -> WineTable | None:
+    """The table in ``path``, or ``None`` if it is not shaped as ``load_wine`` expects."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        first = next(reader, None)
+        rows = [row for row in reader if row]
+    width = len(WINE_FEATURES)
+    if (
+        first is None
+        or first[:2] != [str(len(rows)), str(width)]
+        or any(len(row) != width + 1 for row in rows)
+    ):
+        return None
+    return WineTable(
+        feature_names=WINE_FEATURES,
+        data=tuple(tuple(float(v) for v in row[:-1]) for row in rows),
+        target=tuple(int(row[-1]) for row in rows),
+        target_names=tuple(first[2:]),
+    )
+
+
+def _loaded_wine() -> WineTable:
+    """The slow path: the same table from ``sklearn.datasets.load_wine``."""
     from sklearn.datasets import load_wine
 
     wine = load_wine()
-    names = tuple(n.replace("/", "_") for n in wine.feature_names)
+    return WineTable(
+        feature_names=tuple(wine.feature_names),
+        data=tuple(tuple(float(v) for v in row) for row in wine.data),
+        target=tuple(int(t) for t in wine.target),
+        target_names=tuple(str(n) for n in wine.target_names),
+    )
+
+
+def demo_dataset() -> DemoDataset:
+    """The wine data as the demo uses it (feature names with ``/`` made ``_``)."""
+    wine = wine_table()
     data = np.asarray(wine.data, dtype=np.float64)
     return DemoDataset(
-        feature_names=names,
+        feature_names=tuple(n.replace("/", "_") for n in wine.feature_names),
         low=tuple(float(v) for v in data.min(axis=0)),
         high=tuple(float(v) for v in data.max(axis=0)),
         rows=tuple(tuple(float(v) for v in row) for row in data),
-        labels=tuple(str(wine.target_names[t]) for t in wine.target),
+        labels=tuple(wine.target_names[t] for t in wine.target),
     )
 
 

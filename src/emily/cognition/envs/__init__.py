@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from emily.cognition.envs.registry import make_env
-from emily.cognition.named import lazy_attributes
+from emily.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from emily.cognition.envs.base import Environment, State
