@@ -9,7 +9,6 @@ graph is cyclic and the memory verdict fails above the bound.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from _support.modules import load_script
+
 ROOT = Path(__file__).resolve().parents[3]
 BENCHMARK = ROOT / "benchmarks" / "cognition_device.py"
 
@@ -26,12 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 def load_benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cognition_device", BENCHMARK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BENCHMARK, "cognition_device")
 
 
 def gpu_row(**changes: Any) -> dict[str, Any]:

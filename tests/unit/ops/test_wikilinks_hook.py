@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from _support.modules import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
 HOOK = ROOT / "docs" / "hooks" / "wikilinks.py"
 
 
 def _hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wikilinks_under_test", HOOK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(HOOK, "wikilinks_under_test")
 
 
 @pytest.fixture(scope="module")
