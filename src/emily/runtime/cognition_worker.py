@@ -175,9 +175,32 @@ class CognitionWorker:
         self._submitted = False  # True once a window went to the sampler
         self.warmed = False
         """True once the sampler's process has started and warmed up (or failed to)."""
+        self._attaching = threading.local()
         warming = self._pool.submit(_warm_up, source)  # starts the process now, not at a miss
         self._in_flight = warming  # offers only grow the window until the warm-up is done
-        warming.add_done_callback(self._warmed)
+        self._when_done(warming, self._warmed)
+
+    def _when_done(self, future: Future[Any], callback: Callable[[Future[Any]], None]) -> None:
+        """Call ``callback`` once ``future`` is done, never in the thread attaching it.
+
+        Why: ``add_done_callback`` on a future that is already done calls it at once, in the
+        caller's thread, and every caller here holds ``self._lock``, which each callback takes
+        again: a batch that came back before its callback was attached (a challenger failing at
+        once, on a loaded machine) deadlocked ``offer``. Such a callback runs in a thread of its
+        own instead; the usual case, the pool's result thread, is unchanged.
+        """
+
+        def dispatch(done: Future[Any]) -> None:
+            if getattr(self._attaching, "active", False):
+                threading.Thread(target=callback, args=(done,), daemon=True).start()
+            else:
+                callback(done)
+
+        self._attaching.active = True
+        try:
+            future.add_done_callback(dispatch)
+        finally:
+            self._attaching.active = False
 
     def _warmed(self, future: Future[None]) -> None:
         """The warm-up ended: serve the window gathered meanwhile. A failed warm-up is only
@@ -224,7 +247,7 @@ class CognitionWorker:
         self._started = self._clock.monotonic()
         future = self._pool.submit(source.hypothesise, window)
         self._in_flight = future
-        future.add_done_callback(self._done)
+        self._when_done(future, self._done)
 
     def _done(self, future: Future[HypothesisBatch]) -> None:
         route, latency = self._route, self._clock.monotonic() - self._started
@@ -256,7 +279,7 @@ class CognitionWorker:
                         self._started = self._clock.monotonic()
                         shadow = self._pool.submit(route.shadow.hypothesise, self._window_sent)
                         self._in_flight = shadow
-                        shadow.add_done_callback(self._shadow_done)
+                        self._when_done(shadow, self._shadow_done)
                         return
         self._next()
 
@@ -274,7 +297,7 @@ class CognitionWorker:
             self._started = self._clock.monotonic()
             future = self._pool.submit(self._source.hypothesise, self._window_sent)
             self._in_flight = future
-            future.add_done_callback(self._done)
+            self._when_done(future, self._done)
             return True
 
     def _shadow_done(self, future: Future[HypothesisBatch]) -> None:
