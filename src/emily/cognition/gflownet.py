@@ -58,6 +58,9 @@ class GFlowNetConfig(SovereignModel):
     lr: float = Field(default=1e-3, gt=0)
     lr_log_z: float = Field(default=0.1, gt=0)
     init_log_z: float = 0.0
+    # Initial stop logit; None: log(d - 1) on DAG spaces (trajectories of ~d edges from step 0),
+    # 0 elsewhere. Only the untrained net depends on it (checkpoints carry the learned value).
+    stop_bias: float | None = None
     epsilon: float = Field(default=0.0, ge=0, le=1)
     epsilon_final: float | None = Field(default=None, ge=0, le=1)
     epsilon_decay_steps: int = Field(default=0, ge=0)
@@ -67,6 +70,7 @@ class GFlowNetConfig(SovereignModel):
     replay_shuffle: bool = False
     reference: Literal["none", "mcmc"] = "none"
     reference_chains: int = Field(default=4, ge=1)
+    reference_rounds: int = Field(default=2, ge=1)  # graphs per chain added at every step
     reference_fraction: float = Field(default=0.75, ge=0, lt=1)
     reference_capacity: int = Field(default=2000, ge=1)
     grad_clip: float | None = Field(default=None, gt=0)
@@ -487,16 +491,40 @@ class GFlowNet:
 
 def _default_policy(env: Environment, cfg: GFlowNetConfig) -> torch.nn.Module:
     """The network ``cfg.policy`` names, sized for ``env``."""
+    stop_bias = initial_stop_bias(env, cfg)
     if cfg.policy == "edge":
         d = getattr(env, "d", None)
         if env.name != "dag" or not isinstance(d, int):
             raise InputError(f"policy 'edge' needs a DAG space, not {env.name!r}; use 'mlp'")
         if cfg.learned_pb:
             raise InputError("policy 'edge' has no backward head: use learned_pb=False")
-        return EdgePolicy(d, cfg.hidden, cfg.n_layers)
+        return EdgePolicy(d, cfg.hidden, cfg.n_layers, stop_bias=stop_bias)
     return PolicyMLP(
-        env.obs_dim, env.n_actions, cfg.hidden, cfg.n_layers, learned_pb=cfg.learned_pb
+        env.obs_dim,
+        env.n_actions,
+        cfg.hidden,
+        cfg.n_layers,
+        learned_pb=cfg.learned_pb,
+        stop_bias=stop_bias,
     )
+
+
+def initial_stop_bias(env: Environment, cfg: GFlowNetConfig) -> float:
+    """The stop logit an untrained policy starts with (``cfg.stop_bias``, or the default).
+
+    Why ``log(d - 1)`` on DAG spaces: with every edge logit near 0 and ``A`` edges allowed, the
+    sampler stops with probability ``e^b / (e^b + A)`` per step, so its graphs have about
+    ``A e^-b`` edges; at 0 that is hundreds at d = 50 (``A = d (d - 1)`` from the empty graph),
+    each a network call, and training starts far from posteriors of sparse graphs. ``log(d - 1)``
+    gives about ``d`` edges from step 0. The forward-looking guide already prices edges (its
+    ``-log(|E| + 1)`` term), so guided policies start at 0.
+    """
+    if cfg.stop_bias is not None:
+        return cfg.stop_bias
+    d = getattr(env, "d", None)
+    if env.name != "dag" or not isinstance(d, int) or cfg.forward_looking:
+        return 0.0
+    return math.log(max(d - 1, 1))
 
 
 def _default_reference(env: Environment, cfg: GFlowNetConfig) -> ReferenceSource | None:
@@ -507,5 +535,9 @@ def _default_reference(env: Environment, cfg: GFlowNetConfig) -> ReferenceSource
     if env.name != "dag" or score is None:
         raise InputError(f"reference 'mcmc' needs a DAG space, not {env.name!r}")
     return MCMCReference(
-        score, getattr(env, "max_parents", None), chains=cfg.reference_chains, seed=cfg.seed
+        score,
+        getattr(env, "max_parents", None),
+        chains=cfg.reference_chains,
+        rounds=cfg.reference_rounds,
+        seed=cfg.seed,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import torch
 from emily.cognition import GFlowNet, GFlowNetConfig, HyperGrid, StepMetrics, build
 from emily.cognition.data import synthetic_linear_gaussian
 from emily.cognition.envs import DAGHypotheses
+from emily.cognition.estimators import EdgePolicy, PolicyMLP
+from emily.cognition.gflownet import initial_stop_bias
 from emily.cognition.metrics import empirical_distribution, l1_distance
 from emily.cognition.registry import variant_config, variant_for_flag, variant_names
 from emily.cognition.samplers import sample_trajectories
@@ -171,3 +174,71 @@ def test_exact_metrics_need_an_enumerable_space() -> None:
     net = GFlowNet(DAGHypotheses(BGeScore(data), max_parents=1), GFlowNetConfig(**SMALL))
     with pytest.raises(InputError, match="enumerable"):
         net.exact_metrics()
+
+
+def test_untrained_dag_sampler_draws_about_d_edges_not_hundreds() -> None:
+    """With every logit near 0 an untrained sampler stops with probability ~1 / (A + 1), A the
+    allowed edges: at d = 30 its graphs had hundreds of edges, each one a network call. The stop
+    logit now starts at log(d - 1), so the expected size is about d."""
+    data, _ = synthetic_linear_gaussian(d=30, n=50, seed=0)
+    net = build(DAGHypotheses(BGeScore(data)), "dag", hidden=16)
+    edges = float(net.generate(300).states["adj"].sum((1, 2)).float().mean())
+    assert 10.0 <= edges <= 90.0, f"{edges:.1f} edges on average"
+
+
+def test_stop_bias_defaults_per_space_and_can_be_set() -> None:
+    data, _ = synthetic_linear_gaussian(d=4, seed=0)
+    dag = DAGHypotheses(BGeScore(data))
+    assert initial_stop_bias(dag, GFlowNetConfig()) == pytest.approx(math.log(3))
+    assert initial_stop_bias(dag, GFlowNetConfig(stop_bias=-1.5)) == -1.5
+    assert initial_stop_bias(dag, GFlowNetConfig(forward_looking=True)) == 0.0
+    assert initial_stop_bias(_grid(), GFlowNetConfig()) == 0.0
+    mlp = GFlowNet(dag, GFlowNetConfig(hidden=8))
+    assert isinstance(mlp.policy, PolicyMLP)
+    assert float(mlp.policy.pf_head.bias.detach()[-1]) == pytest.approx(math.log(3))
+    edge = GFlowNet(dag, GFlowNetConfig(policy="edge", hidden=8))
+    logits = edge.net.forward_logits(dag.obs(dag.initial_state(2))).detach()
+    assert torch.allclose(logits[:, -1], torch.full((2,), math.log(3)))
+    assert torch.count_nonzero(logits[:, :-1]) == 0  # edges start level: only stopping moved
+
+
+def test_checkpoint_from_before_the_stop_bias_loads_its_weights(tmp_path: Path) -> None:
+    """Older checkpoints' configs lack ``stop_bias`` and ``reference_rounds``: they load with the
+    defaults, and the saved weights (not a fresh initialisation) drive the sampler."""
+    data, _ = synthetic_linear_gaussian(d=3, seed=0)
+    net = GFlowNet(DAGHypotheses(BGeScore(data)), GFlowNetConfig(hidden=32, n_layers=1))
+    net.train(steps=2, progress=False)
+    path = net.save(tmp_path / "old.pt")
+    blob = torch.load(path, weights_only=False)
+    for key in ("stop_bias", "reference_rounds"):
+        del blob["config"][key]
+    torch.save(blob, path)
+    again = GFlowNet.load(path)
+    assert torch.allclose(again.exact_distribution(), net.exact_distribution())
+
+
+def test_edge_policy_first_layer_equals_the_concatenated_form() -> None:
+    """The first layer is computed from projected embeddings (one product per batch); it must
+    equal the layer applied to the concatenated features the parameters were defined on."""
+    torch.manual_seed(0)
+    d, hidden = 6, 8
+    policy = EdgePolicy(d, hidden)
+    adj = torch.rand(5, d, d).lt(0.3).triu(1).float()
+    reach = adj + torch.eye(d)
+    for _ in range(d):
+        reach = (reach @ reach).clamp(max=1.0)
+    counts = torch.rand(5, d, 4)
+    emb = policy.node_id
+    feats = torch.cat(
+        [
+            emb.expand(5, d, hidden),
+            adj.transpose(1, 2) @ emb / d,
+            adj @ emb / d,
+            reach.transpose(1, 2) @ emb / d,
+            reach @ emb / d,
+            counts,
+        ],
+        dim=-1,
+    )
+    expected = torch.relu(policy.trunk[0](feats))
+    assert torch.allclose(policy._first_layer(adj, reach, counts), expected, atol=1e-6)
