@@ -105,7 +105,10 @@ def test_spreads_and_goal_verdicts_follow_from_the_instances(figures: dict[str, 
     assert goals["d5_jsd_mean_le_0.05"] == (figures["jsd_d5_mean"] <= 0.05)
     gap = abs(figures["auroc_d5_ours"] - figures["auroc_d5_exact"])
     assert goals["d5_auroc_within_0.02_of_exact"] == (gap <= 0.02)
-    assert goals["d20_eshd_le_mcmc"] == (figures["eshd_d20_ours"] <= figures["eshd_d20_mcmc"])
-    assert goals["d20_auroc_ge_mcmc"] == (figures["auroc_d20_ours"] >= figures["auroc_d20_mcmc"])
+    tie = 1e-9  # the benchmark's TIE: means summed in another order differ in the last digits
+    eshd_ok = figures["eshd_d20_ours"] <= figures["eshd_d20_mcmc"] + tie
+    auroc_ok = figures["auroc_d20_ours"] >= figures["auroc_d20_mcmc"] - tie
+    assert goals["d20_eshd_le_mcmc"] == eshd_ok
+    assert goals["d20_auroc_ge_mcmc"] == auroc_ok
     draw = figures["draw_10k_cpu_s"]["d20"]
     assert goals["d20_draw_10k_faster_than_mcmc"] == (draw["ours"] < draw["mcmc"])
