@@ -190,9 +190,10 @@ class GFlowNetMH:
         if not isinstance(ref, StructureMCMC):
             raise InputError("from_reference needs a GFlowNet trained with an MCMC reference")
         mcmc = StructureMCMC(ref.score, ref.max_parents, chains=chains, seed=seed + 1)
-        mcmc._cache = ref._cache  # same score: the local terms computed in training are reused
-        for c, chain in enumerate(mcmc._chains):
-            mcmc._set_graph(chain, list(ref._chains[c % ref.n_chains].pa))
+        mcmc.share_scores(ref)  # the local terms computed in training are reused
+        started = ref.graphs()
+        for c in range(chains):
+            mcmc.set_graph(c, started[c % ref.n_chains])
         return cls(net, mcmc, seed=seed, **kwargs)
 
     # --- public -------------------------------------------------------------------------------
@@ -204,9 +205,8 @@ class GFlowNetMH:
         if n_samples < 1:
             raise InputError(f"n_samples must be >= 1, got {n_samples!r}")
         start = self.clock.monotonic()
-        chains = self.mcmc._chains
-        need = -(-n_samples // len(chains))
-        steps0, acc0 = self.mcmc.steps, sum(c.accepted for c in chains)
+        need = -(-n_samples // self.mcmc.n_chains)
+        steps0, acc0 = self.mcmc.steps, self.mcmc.accepted
         prop0, gacc0 = self.proposed, self.accepted
         kept: list[list[list[int]]] = []
         stride, count, rounds = 1, 0, 0
@@ -234,7 +234,7 @@ class GFlowNetMH:
             adjacency=masks_to_adjacency(masks, self.mcmc.d),
             rounds=rounds,
             local_steps=steps,
-            local_acceptance=(sum(c.accepted for c in chains) - acc0) / max(1, steps),
+            local_acceptance=(self.mcmc.accepted - acc0) / max(1, steps),
             proposals=proposals,
             acceptance_rate=(self.accepted - gacc0) / max(1, proposals),
             seconds=self.clock.monotonic() - start,
@@ -242,25 +242,23 @@ class GFlowNetMH:
 
     def _round(self) -> Iterator[list[list[int]]]:
         """One round, yielding every chain's graph (parent masks) at each kept point."""
-        chains = self.mcmc._chains
         left = self.local_steps
         while left > 0:
             run = min(self.record_every, left)
-            for chain in chains:
-                self.mcmc._advance(chain, run)
+            self.mcmc.advance(run)
             left -= run
-            yield [list(c.pa) for c in chains]
+            yield self.mcmc.graphs()
         self.gflownet_move()
-        yield [list(c.pa) for c in chains]
+        yield self.mcmc.graphs()
 
     @torch.no_grad()
     def gflownet_move(self) -> torch.Tensor:
         """One back-and-forth MH move on every chain; returns which chains accepted."""
-        chains = self.mcmc._chains
-        adj = masks_to_adjacency([c.pa for c in chains], self.mcmc.d)
+        n_chains = self.mcmc.n_chains
+        adj = masks_to_adjacency(self.mcmc.graphs(), self.mcmc.d)
         actions, _, _ = self.env.actions_from_adjacency(adj)  # type: ignore[attr-defined]
         actions = shuffle_moves(actions.cpu(), self._gen).to(self.env.device)  # tau ~ P_B(.|x)
-        k = torch.as_tensor(adj.reshape(len(chains), -1).sum(-1), device=self.env.device)
+        k = torch.as_tensor(adj.reshape(n_chains, -1).sum(-1), device=self.env.device)
         if self.backtrack == "full":
             m = torch.zeros_like(k)
         else:
@@ -271,7 +269,7 @@ class GFlowNetMH:
         self.net.policy.eval()
         try:
             new, lpf_new = sample_terminal(
-                self.env, policy, len(chains), start=prefix, guided=self.net.config.forward_looking
+                self.env, policy, n_chains, start=prefix, guided=self.net.config.forward_looking
             )
         finally:
             self.net.policy.train()
@@ -282,12 +280,12 @@ class GFlowNetMH:
         )
         if self.backtrack == "uniform":
             log_alpha = log_alpha + torch.log((k + 1).double()) - torch.log((k_new + 1).double())
-        u = torch.rand(len(chains), generator=self._gen, dtype=torch.float64).to(log_alpha.device)
+        u = torch.rand(n_chains, generator=self._gen, dtype=torch.float64).to(log_alpha.device)
         accept = torch.log(u) < log_alpha
         pmask = new["pmask"].cpu()
         for c in accept.nonzero().squeeze(1).tolist():
-            self.mcmc._set_graph(chains[c], [int(v) for v in pmask[c].tolist()])
-        self.proposed += len(chains)
+            self.mcmc.set_graph(c, pmask[c].tolist())
+        self.proposed += n_chains
         self.accepted += int(accept.sum())
         return accept
 

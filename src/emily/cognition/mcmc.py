@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +155,32 @@ class StructureMCMC:
     def steps(self) -> int:
         """MH steps run so far by all chains together, over every :meth:`sample` call."""
         return sum(c.steps for c in self._chains)
+
+    @property
+    def accepted(self) -> int:
+        """MH steps accepted so far by all chains together."""
+        return sum(c.accepted for c in self._chains)
+
+    def graphs(self) -> list[list[int]]:
+        """Each chain's current graph as per-node parent bitmasks (copies)."""
+        return [list(c.pa) for c in self._chains]
+
+    def set_graph(self, chain: int, parents: Sequence[int]) -> None:
+        """Put a graph (per-node parent bitmasks, acyclic) into chain ``chain``: how another
+        kernel (``cognition.correction``'s GFlowNet moves) hands the chains a state it accepted."""
+        self._set_graph(self._chains[chain], [int(p) for p in parents])
+
+    def advance(self, n_steps: int) -> None:
+        """``n_steps`` MH steps of every chain, keeping nothing (read :meth:`graphs` after)."""
+        for chain in self._chains:
+            self._advance(chain, n_steps)
+
+    def share_scores(self, other: StructureMCMC) -> None:
+        """Use ``other``'s memoised local scores (same score): chains started from its graphs
+        then pay for no score it already computed."""
+        if other.score is not self.score:
+            raise InputError("only an MCMC over the same score can share its local scores")
+        self._cache = other._cache
 
     def sample(
         self,

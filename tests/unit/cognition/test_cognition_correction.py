@@ -127,3 +127,17 @@ def test_non_dag_or_learned_backward_is_refused() -> None:
     net = build(env, "v2", hidden=16, seed=0)  # learned P_B: the 1/k! weights do not hold
     with pytest.raises(InputError):
         importance_resample(net, 10, 10)
+
+
+def test_chains_start_where_the_training_reference_is_and_share_its_scores() -> None:
+    data, _ = synthetic_linear_gaussian(d=4, seed=3, n=100)
+    net = build(DAGHypotheses(BGeScore(data)), "dag", hidden=16, seed=3)
+    net.train(steps=3, progress=False)
+    reference = net.reference.mcmc  # type: ignore[union-attr]
+    mh = GFlowNetMH.from_reference(net, chains=6, seed=3)
+    started = reference.graphs()
+    assert mh.mcmc.graphs() == [started[c % reference.n_chains] for c in range(6)]
+    assert mh.mcmc._cache is reference._cache
+    other = StructureMCMC(BGeScore(data))
+    with pytest.raises(InputError, match="same score"):
+        other.share_scores(reference)
