@@ -53,11 +53,14 @@ def test_start_console_serves_the_live_runtime_on_a_free_local_port() -> None:
         first = read_frames(base, token, 2)
         runtime.handle_many(list(demo_stream(demo_dataset(), seed=3, limit=200)))
         later = read_frames(base, token, 2)
-        assert first[0].seq < first[1].seq < later[0].seq
+        # A stream opened within half a tick of the last build gets that cached frame first
+        # (the hub builds once per tick for every viewer); its next frame is built after
+        # the stimuli. On a quiet machine handle_many fits in that half tick.
+        assert first[0].seq < first[1].seq <= later[0].seq < later[1].seq
         assert first[0].oscillator.gain != later[-1].oscillator.gain  # the rhythm runs on
         assert later[-1].traffic.answered == 200
         assert later[-1].latency.count == 200
-        assert console.hub.builds >= 4
+        assert console.hub.builds >= later[-1].seq >= 3  # every frame read was built here
     finally:
         console.close()
         runtime.close()
