@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Re-resolve every dependency (core, dev and the optional extras the tests use) in a scratch
 # virtual environment and pin the result in requirements.lock, which setup.sh installs against.
+# Usage: scripts/lock.sh [--upgrade]. By default the pins already in requirements.lock hold (a
+# new dependency gets its newest compatible release, nothing else moves); --upgrade re-resolves all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
@@ -8,7 +10,9 @@ trap 'rm -rf "$scratch"' EXIT
 python3 -m venv "$scratch/venv"
 quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
 quiet "$scratch/venv/bin/python" -m pip install -q --upgrade pip
-quiet "$scratch/venv/bin/python" -m pip install -q -e ".[dev]"
+keep=(-c requirements.lock)
+[[ ${1:-} == --upgrade ]] && keep=()
+quiet "$scratch/venv/bin/python" -m pip install -q "${keep[@]}" -e ".[dev]"
 {
   echo "# Pinned by scripts/lock.sh on $(date -u +%Y-%m-%d); do not edit by hand."
   "$scratch/venv/bin/python" -m pip freeze --exclude-editable | grep -v '^emily-sovereign'

@@ -35,6 +35,9 @@ step "docs: mkdocs build --strict (no -q: it would hide the warnings --strict fa
 EMILY_DOCS_SITE=$(mktemp -d)
 export EMILY_DOCS_SITE
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE"
-step "pytest (all layers, coverage)"
+step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=auto} workers)"
 rm -f .coverage .coverage.*
-pytest -p no:cacheprovider --cov --cov-report=term "$@"
+# pytest-xdist: one worker per core (EMILY_TEST_WORKERS=0 runs in this process). --dist loadfile
+# keeps each file on one worker, in order: module fixtures are built once and the runbook
+# commands run in document order in their shared home.
+pytest -p no:cacheprovider -n "$EMILY_TEST_WORKERS" --dist loadfile --cov --cov-report=term "$@"

@@ -13,13 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 # Prefect reads its settings once, at import: quiet, offline and with its own home for the whole
-# session (a per-test home would be too late for any module that imported prefect earlier).
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="emily-prefect-"))
+# session (a per-test home would be too late for any module that imported prefect earlier). Each
+# pytest-xdist worker gets its own: workers inherit the controller's environment, and two
+# processes on one Prefect SQLite database lock each other out.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if XDIST_WORKER:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"emily-prefect-{XDIST_WORKER}-")
+else:
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="emily-prefect-"))
 os.environ.update(
     PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING"
 )
+# The ingest sets this too (emily.memory.etl), but only before Prefect is imported; in the suite
+# another test imported it first, and the 20 s default fails ingests on a loaded machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 LAYERS = ("unit", "property", "integration", "contract", "e2e", "chaos", "browser")
 
@@ -92,9 +102,26 @@ def wheel_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dependencies is a ``.pth`` line naming this environment's ``site-packages`` (nothing is
     downloaded, and the editable install's own ``.pth`` is not processed from there, so the
     clone's ``src`` cannot shadow the wheel). Built once per session: several tests act as a
-    user of the installed package.
+    user of the installed package. Under pytest-xdist the workers share one build: the first
+    to ask builds it under a file lock in the run's common temporary folder, the others wait
+    for it and reuse it.
     """
-    root = tmp_path_factory.mktemp("wheel")
+    shared = tmp_path_factory.getbasetemp()
+    if XDIST_WORKER:
+        shared = shared.parent  # the run's folder; each worker's basetemp is one below it
+    root = shared / "wheel-shared"
+    with FileLock(str(shared / "wheel-shared.lock")):
+        ready = root / "ready"
+        if not ready.exists():
+            shutil.rmtree(root, ignore_errors=True)  # a build that failed half way
+            root.mkdir()
+            _build_wheel_venv(root)
+            ready.touch()
+    return root / "venv" / "bin"
+
+
+def _build_wheel_venv(root: Path) -> None:
+    """Build the wheel from a copy of ``src/`` into ``root`` and install it in ``root/venv``."""
     source = root / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -119,7 +146,6 @@ def wheel_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
                   "--no-index", "-q", str(wheel)], cwd=root)  # fmt: skip
     where = _run_checked([python, "-c", "import emily; print(emily.__file__)"], cwd=root).strip()
     assert Path(where).is_relative_to(venv), f"emily imported from {where}, not from the wheel"
-    return venv / "bin"
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,14 @@ kernel may give the same port to any outgoing connection, since port 0 draws fro
 range that connections use too; on a loaded machine that window is long enough to lose. Ports
 here come from below that range, so no outgoing connection can take one; each is checked free
 and never handed out twice by one process, and they are drawn at random so that two test runs
-on one machine do not walk the same sequence.
+on one machine do not walk the same sequence. Under pytest-xdist each worker draws only ports
+whose remainder modulo the number of workers is its own index, so two workers of one run can
+never hand out the same port.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 from pathlib import Path
@@ -19,6 +22,14 @@ LOWEST = 20_000
 
 _given: set[int] = set()
 _draw = random.SystemRandom()  # not the global generator: tests seed that one
+
+
+def _worker_share() -> tuple[int, int]:
+    """``(index, count)`` of this pytest-xdist worker (``(0, 1)`` outside xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    return index % max(count, 1), max(count, 1)
 
 
 def _ephemeral_low(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
@@ -31,8 +42,12 @@ def _ephemeral_low(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on or is connected from now, and that this process never gave."""
     high = _ephemeral_low() - 1
+    index, count = _worker_share()
     for _ in range(500):
         port = _draw.randint(LOWEST, high)
+        port -= (port - index) % count  # this worker's residue class
+        if port < LOWEST:
+            continue
         if port in _given:
             continue
         with socket.socket() as sock:

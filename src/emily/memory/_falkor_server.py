@@ -22,8 +22,13 @@ replay from the beginning at the next start.
 Networking: a unix socket only, never TCP (``--port 0``): a loopback port is open to every local
 user. The socket is ``HOME/falkordb/falkordb.sock`` (the folder 0700, the socket 0700). The
 server binds it relative to its working folder, so a folder of any length works; when the full
-path would exceed the kernel's 107-byte limit, clients reach the same socket through
-``/proc/PID/cwd/falkordb.sock`` (short, and the kernel lets only the server's own user through).
+path would exceed the kernel's 107-byte limit, clients reach the same socket through a short
+symbolic link to the folder, ``$XDG_RUNTIME_DIR`` (else the temporary folder) ``/emily-UID/HASH``,
+in a folder that must be this user's and private (0700) or it is not used. The link names the
+folder, not the process, so a client keeps its address when the server is restarted (a path
+through ``/proc/PID/cwd``, used before, died with the process: a journal with a long home never
+reconnected after a restart). Where no such folder can be had, ``/proc/PID/cwd/falkordb.sock``
+is the fallback (the kernel lets only the server's own user through).
 The server runs with umask 077, so its log and AOF are private whatever the caller's umask.
 
 Crash recovery: ``server.json`` records the pid and socket. On start, if that pid is alive and
@@ -35,10 +40,13 @@ otherwise the file and any stale socket are removed before a fresh start.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
+import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -65,9 +73,39 @@ class ServerAddress:
 
 
 def _socket_path(data_dir: Path, pid: int) -> str:
-    """The path clients connect to: the socket itself, or the same file through ``/proc``."""
+    """The path clients connect to: the socket itself, else the same file through a short link
+    to its folder, else through the server's ``/proc`` entry (see the module's docstring)."""
     direct = str(data_dir / _SOCKET)
-    return direct if len(direct) <= _SOCKET_LIMIT else f"/proc/{pid}/cwd/{_SOCKET}"
+    if len(direct) <= _SOCKET_LIMIT:
+        return direct
+    link = _short_link(data_dir)
+    if link is not None and len(str(link / _SOCKET)) <= _SOCKET_LIMIT:
+        return str(link / _SOCKET)
+    return f"/proc/{pid}/cwd/{_SOCKET}"
+
+
+def _short_link(data_dir: Path) -> Path | None:
+    """A short symbolic link to ``data_dir`` in a private folder of this user's, or ``None``.
+
+    The folder is refused unless it is a real directory (not a link) owned by this user with no
+    access for anyone else: another user who could replace the link could point Emily at a
+    server of theirs.
+    """
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"emily-{os.getuid()}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(base)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            return None
+        link = base / hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+        if not (link.is_symlink() and Path(os.readlink(link)) == data_dir):
+            staged = base / f".{link.name}.{os.getpid()}"
+            staged.unlink(missing_ok=True)
+            staged.symlink_to(data_dir, target_is_directory=True)
+            staged.replace(link)  # atomic: a concurrent start sees the old link or the new one
+    except OSError:
+        return None
+    return link
 
 
 def _is_our_server(pid: int, data_dir: Path) -> bool:

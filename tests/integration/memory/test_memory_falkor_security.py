@@ -100,3 +100,44 @@ def test_a_recorded_tcp_server_is_replaced_not_reused(tmp_path: Path) -> None:
         if old.poll() is None:
             old.kill()
             old.wait()
+
+
+def test_a_long_folder_keeps_its_address_when_the_server_is_restarted(tmp_path: Path) -> None:
+    """A client of a long-path server still reaches it after a restart (new pid, same folder):
+    the journal keeps its client across a graph-store restart. The address went through
+    ``/proc/PID/cwd`` before, which died with the first server."""
+    folder = tmp_path / "srv" / ("x" * 120)
+    first = EmbeddedFalkorDB(folder)
+    before = first.start()
+    first.stop()
+    second = EmbeddedFalkorDB(folder)
+    after = second.start()
+    try:
+        assert after.pid != before.pid
+        assert len(after.unix_socket) <= 107
+        assert _answer(before) == "ready"  # the first server's address reaches the second one
+        link_folder = Path(after.unix_socket).parent.parent
+        info = os.lstat(link_folder)
+        assert stat.S_ISDIR(info.st_mode)
+        assert stat.S_IMODE(info.st_mode) == 0o700
+        assert info.st_uid == os.getuid()
+    finally:
+        second.stop()
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_a_shared_link_folder_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the short links' folder is open to others, the server's /proc entry is used."""
+    runtime = tmp_path / "runtime"
+    (runtime / f"emily-{os.getuid()}").mkdir(parents=True, mode=0o755)
+    os.chmod(runtime / f"emily-{os.getuid()}", 0o755)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    server = EmbeddedFalkorDB(tmp_path / "srv" / ("y" * 120))
+    address = server.start()
+    try:
+        assert address.unix_socket == f"/proc/{address.pid}/cwd/falkordb.sock"
+        assert _answer(address) == "ready"
+    finally:
+        server.stop()
