@@ -3,10 +3,11 @@
 # coverage (floor in pyproject.toml). Fails on the first failing step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+began=$(date +%s)
 bin=${EMILY_VENV:-.venv}/bin
 export PATH="$PWD/$bin:$PATH" MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
-step() { printf '\n== %s\n' "$*" >&2; }
+step() { printf '\n== %s (at %s s)\n' "$*" "$(($(date +%s) - ${EMILY_TEST_STARTED:-$began}))" >&2; }
 
 # Record how long this run took (from `make test`'s start when it passes EMILY_TEST_STARTED, so
 # set-up counts) and whether it passed: `emily report` reads it as "clean clone to green tests".
