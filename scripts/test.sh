@@ -29,13 +29,22 @@ step "ruff"
 code_dirs=$(ls -d src tests scripts benchmarks docs 2>/dev/null || true)
 ruff check $code_dirs
 ruff format --check $code_dirs
-step "mypy (strict on src)"
-mypy
-step "docs: mkdocs build --strict (no -q: it would hide the warnings --strict fails on)"
-# Built once: the tests that read the site (the docs_site fixture) reuse this build.
+step "mypy (strict on src) and docs: mkdocs build --strict, side by side (one core each)"
+# The site is built once: the tests that read it (the docs_site fixture) reuse this build. No -q
+# for mkdocs: it would hide the warnings --strict fails on.
 EMILY_DOCS_SITE=$(mktemp -d)
 export EMILY_DOCS_SITE
-NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE"
+mypy_log=$(mktemp)
+mypy >"$mypy_log" 2>&1 &
+mypy_pid=$!
+docs_rc=0
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE" || docs_rc=$?
+mypy_rc=0
+wait "$mypy_pid" || mypy_rc=$?
+cat "$mypy_log" >&2
+rm -f "$mypy_log"
+((mypy_rc == 0)) || { echo "test.sh: mypy failed" >&2; exit "$mypy_rc"; }
+((docs_rc == 0)) || { echo "test.sh: mkdocs build --strict failed" >&2; exit "$docs_rc"; }
 step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=auto} workers)"
 rm -f .coverage .coverage.*
 # pytest-xdist: one worker per core (EMILY_TEST_WORKERS=0 runs in this process). --dist loadfile
