@@ -49,5 +49,5 @@ step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=auto} workers)"
 rm -f .coverage .coverage.*
 # pytest-xdist: one worker per core (EMILY_TEST_WORKERS=0 runs in this process). --dist loadfile
 # keeps each file on one worker, in order: module fixtures are built once and the runbook
-# commands run in document order in their shared home.
-pytest -p no:cacheprovider -n "$EMILY_TEST_WORKERS" --dist loadfile --cov --cov-report=term "$@"
+# commands run in document order in their shared home. The 30 slowest tests are listed at the end.
+pytest -p no:cacheprovider -n "$EMILY_TEST_WORKERS" --dist loadfile --durations=30 --cov --cov-report=term "$@"
