@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,12 @@ def test_known_question_retrieves_the_right_page(
     assert result.answer
 
 
-def test_cli_ask_json_cites_the_bus_runbook(tmp_path: Path) -> None:
+def test_cli_ask_json_cites_the_bus_runbook(index: DocsIndex) -> None:
+    """The CLI finds the index under EMILY_HOME/knowledge and reuses it while the docs are
+    unchanged (the module's index, copied there: building one takes the sentence model ~30 s)."""
+    built, _ = index.ensure()
+    knowledge = Path(os.environ["EMILY_HOME"]) / "knowledge"
+    shutil.copytree(index.folder, knowledge)
     app = typer.Typer()
     register_knowledge_commands(app)
     out = CliRunner().invoke(app, ["ask", "what happens when the bus is down", "--json"])
@@ -48,3 +55,6 @@ def test_cli_ask_json_cites_the_bus_runbook(tmp_path: Path) -> None:
     payload = json.loads(out.stdout.strip().splitlines()[-1])
     assert payload["sources"][0] == "ops/runbooks/bus-router-down.md"
     assert payload["hits"][0]["passage"]["title"] == "Bus router down"
+    reused = DocsIndex(index.root, knowledge, index.embedder)
+    assert reused.state() == built
+    assert reused.ensure()[1] is False  # still current: nothing rebuilt it
