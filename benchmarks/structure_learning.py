@@ -34,7 +34,10 @@ Methods, each instance and method in its own subprocess, every process on one th
   moves plus GFlowNet back-and-forth proposals accepted by their trajectory importance weights
   ``R(x) P_B(tau|x) / P_F(tau)``, started at the training's reference chains (``--ours-chains``,
   4), and after ``--ours-burn-in-fraction`` (0.3) of the correction's time keeps ``--samples``
-  graphs spread over the rest; ``sir`` importance-resamples GFlowNet draws. Those rows report
+  graphs spread over the rest; ``sir`` importance-resamples GFlowNet draws; ``polish`` trains
+  for the whole budget like ``none`` and then moves each draw by ``--ours-polish-steps`` (200)
+  steps of an exact edge-focused MH kernel (:mod:`emily.cognition.polish`), timed as drawing
+  ("draw 10k" includes the polish). Those rows report
   ``correction``, the GFlowNet moves' ``acceptance_rate`` and ``proposals`` (mh) or ``ess``
   (sir), ``train_cpu_s`` and ``correction_cpu_s`` (their sum is ``budget_cpu_s``); "draw 10k"
   continues the chains; at d = 5 their JSD is that of their samples (the raw sampler's is the
@@ -113,7 +116,7 @@ FURTHER = 10_000
 WORKER_FIELDS = ("budget_cpu_s", "budget_wall_s", "draw_cpu_s", "draw_samples", "steps",
                  "variant", "acceptance_rate", "peak_rss_mb_before_eval", "correction",
                  "local_acceptance", "proposals", "rounds", "ess", "train_cpu_s",
-                 "correction_cpu_s")  # fmt: skip
+                 "correction_cpu_s", "polish_steps")  # fmt: skip
 
 
 def log(msg: str) -> None:
@@ -179,7 +182,7 @@ def ours_worker(
     clock = ProcessClock()
     net = GFlowNet(env, variant_config(variant, seed=args.seed), clock=clock)
     mode = args.ours_correction
-    share = 1.0 if mode == "none" else args.ours_train_fraction
+    share = 1.0 if mode in ("none", "polish") else args.ours_train_fraction
     w0, c0 = time.perf_counter(), clock.monotonic()
     summary = net.train(seconds=args.seconds * share, progress=False)
     out: dict[str, Any] = {"variant": variant, "correction": mode, "steps": summary.steps}
@@ -206,6 +209,14 @@ def ours_worker(
     elif mode == "sir":
         further = args.samples
         importance_resample(net, further, further, seed=args.seed + 1)
+    elif mode == "polish":
+        from emily.cognition.polish import EdgeMH
+
+        further = args.samples
+        drawn = net.generate(further).states["adj"].cpu().numpy().astype(bool)
+        polished = EdgeMH(score, seed=args.seed).run(drawn, args.ours_polish_steps)
+        arrays["adjacency"] = polished.adjacency
+        out.update(acceptance_rate=polished.acceptance, polish_steps=polished.steps)
     else:
         further = args.samples
         arrays["adjacency"] = net.generate(further).states["adj"].cpu().numpy().astype(bool)
@@ -463,7 +474,8 @@ def evaluate(inst: Instance, args: argparse.Namespace, tmp: Path) -> list[dict[s
                 str(args.samples), "--seed", str(inst.seed), "--out", str(out),
                 "--ours-correction", args.ours_correction, "--ours-train-fraction",
                 str(args.ours_train_fraction), "--ours-chains", str(args.ours_chains),
-                "--ours-burn-in-fraction", str(args.ours_burn_in_fraction)]  # fmt: skip
+                "--ours-burn-in-fraction", str(args.ours_burn_in_fraction),
+                "--ours-polish-steps", str(args.ours_polish_steps)]  # fmt: skip
 
     methods = [m for m in METHODS if m in args.methods]
     if inst.d > 5 or inst.kind == "discrete":
@@ -707,9 +719,17 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--peer-timeout", type=float, default=1800, help="GES/PC per run")
     p.add_argument(
         "--ours-correction",
-        choices=["none", "mh", "sir"],
+        choices=["none", "mh", "sir", "polish"],
         default="none",
-        help="ours' exact correction: none (default: the user's sampler), GFlowNet-MH, or SIR",
+        help="ours' exact correction: none (default: the user's sampler), GFlowNet-MH, SIR, "
+        "or polish (each policy draw then --ours-polish-steps edge-focused MH steps, timed as "
+        "drawing)",
+    )
+    p.add_argument(
+        "--ours-polish-steps",
+        type=int,
+        default=200,
+        help="edge-focused MH steps per GFlowNet draw (polish)",
     )
     p.add_argument(
         "--ours-train-fraction",
@@ -820,6 +840,7 @@ def main() -> None:
         "ours_train_fraction": args.ours_train_fraction,
         "ours_chains": args.ours_chains,
         "ours_burn_in_fraction": args.ours_burn_in_fraction,
+        "ours_polish_steps": args.ours_polish_steps,
         "threads": 1,
         "jobs": args.jobs,
         "elapsed_wall_s": time.perf_counter() - w0,
