@@ -813,10 +813,15 @@ def _checkpoint_format(path: Path) -> str:
     return fmt
 
 
-def _draw(checkpoint: Path, n: int, seed: int) -> _Draws:
+def _draw(checkpoint: Path, n: int, seed: int, polish: int = 0) -> _Draws:
     import torch
 
     fmt = _checkpoint_format(checkpoint)
+    if polish and fmt.startswith("emily-mcmc"):
+        raise InputError(
+            f"--polish moves a GFlowNet's draws by MCMC steps; {checkpoint} is an MCMC checkpoint, "
+            "whose draws are MCMC samples already (drop --polish)"
+        )
     if fmt.startswith("emily-mcmc"):
         from emily.cognition.mcmc import StructureMCMC
 
@@ -839,8 +844,18 @@ def _draw(checkpoint: Path, n: int, seed: int) -> _Draws:
     net = GFlowNet.load(checkpoint)
     torch.manual_seed(seed)
     sample = net.generate(n)
+    sampler = "gflownet"
+    if polish:
+        if not hypothesis_space(net.env.name).structure:
+            raise InputError(
+                f"--polish applies to DAG models; {checkpoint} samples {net.env.name} hypotheses"
+            )
+        from emily.cognition.polish import polish_samples
+
+        sample, _ = polish_samples(net.env, sample, polish, seed=seed)  # type: ignore[arg-type]
+        sampler = f"gflownet+polish({polish})"
     draws = _Draws(
-        sampler="gflownet",
+        sampler=sampler,
         keys=sample.keys.tolist(),
         descriptions=list(sample.descriptions),
         embeddings=sample.embeddings,
@@ -867,6 +882,16 @@ def sample(
         ),
     ] = 0.3,
     seed: Annotated[int, typer.Option(help="Random seed of the GFlowNet's draws.")] = 0,
+    polish: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="DAG GFlowNets: move each draw by this many steps of an exact Metropolis-"
+            "Hastings kernel over its edges before reporting (the posterior is its invariant "
+            "distribution, so draws only come closer to it; 200 at d = 20 costs ~0.5 ms a draw). "
+            "0: the policy's draws as they are.",
+        ),
+    ] = 0,
     marginals: Annotated[
         Path | None,
         typer.Option(
@@ -927,7 +952,7 @@ def sample(
         )
         if value is not None
     ]  # fmt: skip
-    draws = _draw(checkpoint, n, seed)
+    draws = _draw(checkpoint, n, seed, polish)
     if draws.adjacency is None and wants_dag:
         raise InputError(
             f"{', '.join(wants_dag)} need DAG samples; {checkpoint} is not a DAG model"

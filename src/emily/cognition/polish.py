@@ -25,12 +25,17 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emily.cognition.mcmc import masks_to_adjacency
 from emily.cognition.scores import DecomposableScore, parents_of
 from emily.core.errors import InputError
+
+if TYPE_CHECKING:
+    from emily.cognition.envs import DAGHypotheses
+    from emily.cognition.gflownet import Samples
 
 CACHE_LIMIT = 2_000_000
 """Memoised local scores kept before the cache is emptied (speed only, never a sample)."""
@@ -181,3 +186,30 @@ def _reaches(ch: list[int], src: int, dst: int, *, skip_direct: bool = False) ->
             frontier ^= low
         frontier = nxt & ~seen
     return False
+
+
+def polish_samples(
+    env: DAGHypotheses, samples: Samples, steps: int, *, seed: int = 0
+) -> tuple[Samples, Polished]:
+    """A DAG GFlowNet's ``samples`` with each graph moved by ``steps`` :class:`EdgeMH` steps.
+
+    Why: the kernel leaves the posterior invariant, so the draws can only come closer to it
+    (what ``emily sample --polish`` offers). Keys, rewards, embeddings and descriptions are those
+    of the polished graphs; ``log_pf`` is dropped, as the graphs are no longer the policy's paths.
+    """
+    import torch
+
+    from emily.cognition.gflownet import Samples
+
+    adjacency = samples.states["adj"].detach().cpu().numpy().astype(bool)
+    run = EdgeMH(env.score, env.max_parents, seed=seed).run(adjacency, steps)
+    _, keys, log_reward = env.actions_from_adjacency(run.adjacency)
+    states = {"adj": torch.as_tensor(run.adjacency, device=env.device)}
+    polished = Samples(
+        states=states,
+        log_reward=log_reward,
+        keys=keys,
+        embeddings=env.embed(states),
+        descriptions=env.describe(states),
+    )
+    return polished, run

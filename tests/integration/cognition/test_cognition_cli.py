@@ -255,6 +255,12 @@ def test_gflownet_dag_sample_and_tracked_structure_plots(tmp_path: Path) -> None
     assert got["sampler"] == "gflownet"
     assert sum(g["count"] for g in got["top"]) <= 100
     assert all(isinstance(g["log_score"], float) for g in got["top"])
+    res = runner.invoke(app, ["sample", str(model), "-n", "100", "--polish", "20", "--json"])
+    assert res.exit_code == 0, res.output
+    polished = json.loads(res.output)
+    assert polished["sampler"] == "gflownet+polish(20)"
+    assert sum(g["count"] for g in polished["top"]) <= 100
+    assert polished["marginals"]["columns"] == got["marginals"]["columns"]
 
 
 def test_sample_errors_are_one_clear_line(
@@ -277,6 +283,7 @@ def test_sample_errors_are_one_clear_line(
         (["sample", str(chains), "--truth", str(unknown)], "missing ['x2'], unknown ['zz']"),
         (["sample", str(csv_path)], "not a readable checkpoint"),
         (["sample", str(tmp_path / "none.pt")], "no checkpoint at"),
+        (["sample", str(chains), "--polish", "10"], "is an MCMC checkpoint"),
         (["train", "--env", "dag", "--data", str(csv_path), "--drop", "nope"], "--drop names"),
     ]
     for argv, message in cases:
@@ -298,3 +305,6 @@ def test_dag_summaries_of_a_hypergrid_model_are_refused(tmp_path: Path) -> None:
     res = runner.invoke(app, ["sample", str(out), "-n", "10", "--marginals", str(tmp_path / "m")])
     assert isinstance(res.exception, InputError)
     assert "--marginals need DAG samples" in str(res.exception)
+    res = runner.invoke(app, ["sample", str(out), "-n", "10", "--polish", "5"])
+    assert isinstance(res.exception, InputError)
+    assert "--polish applies to DAG models" in str(res.exception)
