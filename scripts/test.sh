@@ -14,8 +14,12 @@ step() { printf '\n== %s (at %s s)\n' "$*" "$(($(date +%s) - ${EMILY_TEST_STARTE
 started=${EMILY_TEST_STARTED:-$(date +%s)}
 record() {
   local rc=$? report_dir=${EMILY_HOME:-.emily}/reports coverage=null
+  [[ -n ${mypy_pid:-} ]] && { kill "$mypy_pid" 2>/dev/null || true; }  # a step failed before mypy's verdict
   mkdir -p "$report_dir"
-  [[ $rc == 0 ]] && coverage=$(coverage report --format=total --precision=2 2>/dev/null || echo null)
+  if [[ $rc == 0 ]]; then  # a number, or null (coverage prints "No data to report." on stdout)
+    coverage=$(coverage report --format=total --precision=2 2>/dev/null || true)
+    [[ $coverage =~ ^[0-9]+(\.[0-9]+)?$ ]] || coverage=null
+  fi
   printf '{"started_at": %s, "finished_at": %s, "seconds": %s, "passed": %s, "coverage_percent": %s, "ci": %s, "setup_from_nothing": %s}\n' \
     "$started" "$(date +%s)" "$(($(date +%s) - started))" "$([[ $rc == 0 ]] && echo true || echo false)" \
     "$coverage" "$([[ ${CI:-} == true ]] && echo true || echo false)" \
@@ -29,25 +33,29 @@ step "ruff"
 code_dirs=$(ls -d src tests scripts benchmarks docs 2>/dev/null || true)
 ruff check $code_dirs
 ruff format --check $code_dirs
-step "mypy (strict on src) and docs: mkdocs build --strict, side by side (one core each)"
-# The site is built once: the tests that read it (the docs_site fixture) reuse this build. No -q
-# for mkdocs: it would hide the warnings --strict fails on.
-EMILY_DOCS_SITE=$(mktemp -d)
-export EMILY_DOCS_SITE
+step "mypy (strict on src), in the background until pytest ends; docs: mkdocs build --strict"
+# mypy from a clean clone takes minutes on one core, so it runs beside the docs build and pytest
+# and its verdict comes after pytest's (a failure still fails the run, with its output). The site
+# is built once: the tests that read it (the docs_site fixture) reuse this build. No -q for
+# mkdocs: it would hide the warnings --strict fails on.
 mypy_log=$(mktemp)
 mypy >"$mypy_log" 2>&1 &
 mypy_pid=$!
-docs_rc=0
-NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE" || docs_rc=$?
-mypy_rc=0
-wait "$mypy_pid" || mypy_rc=$?
-cat "$mypy_log" >&2
-rm -f "$mypy_log"
-((mypy_rc == 0)) || { echo "test.sh: mypy failed" >&2; exit "$mypy_rc"; }
-((docs_rc == 0)) || { echo "test.sh: mkdocs build --strict failed" >&2; exit "$docs_rc"; }
+EMILY_DOCS_SITE=$(mktemp -d)
+export EMILY_DOCS_SITE
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE"
 step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=auto} workers)"
 rm -f .coverage .coverage.*
 # pytest-xdist: one worker per core (EMILY_TEST_WORKERS=0 runs in this process). --dist loadfile
 # keeps each file on one worker, in order: module fixtures are built once and the runbook
 # commands run in document order in their shared home. The 30 slowest tests are listed at the end.
-pytest -p no:cacheprovider -n "$EMILY_TEST_WORKERS" --dist loadfile --durations=30 --cov --cov-report=term "$@"
+pytest_rc=0
+pytest -p no:cacheprovider -n "$EMILY_TEST_WORKERS" --dist loadfile --durations=30 --cov --cov-report=term "$@" || pytest_rc=$?
+step "mypy's verdict"
+mypy_rc=0
+wait "$mypy_pid" || mypy_rc=$?
+cat "$mypy_log" >&2
+rm -f "$mypy_log"
+((mypy_rc == 0)) || echo "test.sh: mypy failed" >&2
+((pytest_rc == 0)) || exit "$pytest_rc"
+exit "$mypy_rc"
