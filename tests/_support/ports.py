@@ -27,9 +27,10 @@ _draw = random.SystemRandom()  # not the global generator: tests seed that one
 def _worker_share() -> tuple[int, int]:
     """``(index, count)`` of this pytest-xdist worker (``(0, 1)`` outside xdist)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
-    return index % max(count, 1), max(count, 1)
+    if not (worker.startswith("gw") and worker[2:].isdigit()):
+        return 0, 1
+    count = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), 1)
+    return int(worker[2:]) % count, count
 
 
 def _ephemeral_low(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
