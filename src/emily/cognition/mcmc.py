@@ -119,6 +119,25 @@ class _Chain:
         self.accepted = 0
 
 
+def reaches_avoiding_edge(ch: list[int], j: int, i: int) -> bool:
+    """Whether a directed path ``j -> ... -> i`` avoids the edge ``j -> i`` (``ch``: child
+    bitmasks): adding ``i -> j`` (or reversing ``j -> i`` into it) closes a cycle exactly then."""
+    target = 1 << i
+    seen = 1 << j
+    frontier = ch[j] & ~target
+    while frontier:
+        seen |= frontier
+        nxt = 0
+        while frontier:
+            low = frontier & -frontier
+            nxt |= ch[low.bit_length() - 1]
+            frontier ^= low
+        if nxt & target:
+            return True
+        frontier = nxt & ~seen
+    return False
+
+
 class StructureMCMC:
     """MC³ over DAGs targeting ``sum_j score.local_score(j, Pa_j)``; see the module docstring."""
 
@@ -414,24 +433,7 @@ class StructureMCMC:
             gain += self._local(i, pa[i] ^ bj) - local[i]
         return kind, gain
 
-    @staticmethod
-    def _reaches(ch: list[int], j: int, i: int) -> bool:
-        """Whether a directed path ``j -> ... -> i`` avoids the edge ``j -> i``: adding
-        ``i -> j`` (or reversing ``j -> i`` into it) closes a cycle exactly then."""
-        target = 1 << i
-        seen = 1 << j
-        frontier = ch[j] & ~target
-        while frontier:
-            seen |= frontier
-            nxt = 0
-            while frontier:
-                low = frontier & -frontier
-                nxt |= ch[low.bit_length() - 1]
-                frontier ^= low
-            if nxt & target:
-                return True
-            frontier = nxt & ~seen
-        return False
+    _reaches = staticmethod(reaches_avoiding_edge)
 
     def _apply(self, chain: _Chain, kind: int, i: int, j: int) -> None:
         """Make the move the pair ``(i, j)`` proposed; only the touched local terms change."""

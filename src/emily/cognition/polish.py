@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emily.cognition.mcmc import masks_to_adjacency
+from emily.cognition.mcmc import masks_to_adjacency, reaches_avoiding_edge
 from emily.cognition.scores import DecomposableScore, parents_of
 from emily.core.errors import InputError
 
@@ -130,7 +130,7 @@ class EdgeMH:
                 if mp is not None and pa[i].bit_count() >= mp:
                     continue
                 gain += local(i, pa[i] | 1 << j) - local(i, pa[i])
-                if log_u <= gain and not _reaches(ch, i, j, skip_direct=True):
+                if log_u <= gain and not reaches_avoiding_edge(ch, i, j):
                     pa[j] ^= 1 << i
                     ch[i] ^= 1 << j
                     pa[i] |= 1 << j
@@ -150,7 +150,7 @@ class EdgeMH:
                 continue
             log_q = math.log(p_del / (k + 1)) - math.log(p_add / n_free)
             gain = local(j, pa[j] | 1 << i) - local(j, pa[j])
-            if log_u <= gain + log_q and not _reaches(ch, j, i):
+            if log_u <= gain + log_q and not reaches_avoiding_edge(ch, j, i):
                 pa[j] |= 1 << i
                 ch[i] |= 1 << j
                 edges.append((i, j))
@@ -167,25 +167,6 @@ class EdgeMH:
             value = self.score.local_score(node, parents_of(mask, self.d))
             self._cache[key] = value
         return value
-
-
-def _reaches(ch: list[int], src: int, dst: int, *, skip_direct: bool = False) -> bool:
-    """Whether a directed path ``src -> ... -> dst`` exists (``skip_direct``: one that does not
-    use the edge ``src -> dst`` itself, which a reversal removes)."""
-    target = 1 << dst
-    frontier = ch[src] & ~target if skip_direct else ch[src]
-    seen = 1 << src
-    while frontier:
-        if frontier & target:
-            return True
-        seen |= frontier
-        nxt = 0
-        while frontier:
-            low = frontier & -frontier
-            nxt |= ch[low.bit_length() - 1]
-            frontier ^= low
-        frontier = nxt & ~seen
-    return False
 
 
 def polish_samples(
