@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: house rules, lint, types, then every test layer with
-# coverage (floor in pyproject.toml). Fails on the first failing step.
+# coverage (floor in pyproject.toml). Fails on the first failing step, except mypy: it runs in the
+# background and its verdict comes after pytest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 began=$(date +%s)

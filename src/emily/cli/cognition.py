@@ -817,12 +817,12 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int = 0) -> _Draws:
     import torch
 
     fmt = _checkpoint_format(checkpoint)
-    if polish and fmt.startswith("emily-mcmc"):
-        raise InputError(
-            f"--polish moves a GFlowNet's draws by MCMC steps; {checkpoint} is an MCMC checkpoint, "
-            "whose draws are MCMC samples already (drop --polish)"
-        )
     if fmt.startswith("emily-mcmc"):
+        if polish:
+            raise InputError(
+                f"--polish moves a GFlowNet's draws by MCMC steps; {checkpoint} is an MCMC "
+                "checkpoint, whose draws are MCMC samples already (drop --polish)"
+            )
         from emily.cognition.mcmc import StructureMCMC
 
         mcmc: StructureMCMC = StructureMCMC.load(checkpoint)
