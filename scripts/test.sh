@@ -27,9 +27,10 @@ record() {
     "$([[ ${EMILY_SETUP_FROM_NOTHING:-} == 1 ]] && echo true || echo false)" >"$report_dir/test-run.json"
 }
 trap record EXIT
-step "house rules: SovereignModel and the temporal lock"
+step "house rules: SovereignModel, the temporal lock, imports across layers"
 python scripts/check_sovereign_models.py src
 python scripts/check_temporal_lock.py src
+python scripts/check_layer_imports.py src
 step "ruff"
 code_dirs=$(ls -d src tests scripts benchmarks docs 2>/dev/null || true)
 ruff check $code_dirs

@@ -18,14 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from emily.core import Clock, InputError
 from emily.core.settings import EmilySettings
 from emily.instinct import StimulusEncoder
-from emily.runtime.schema_store import (
+from emily.runtime import (
+    LABEL,
     ConformStats,
     HomeSchema,
     SchemaStore,
+    Stimulus,
     conform,
     infer_home_schema,
+    read_path,
 )
-from emily.runtime.stimuli import LABEL, Stimulus, read_path
 
 DEFAULT_SCHEMA_NAME = "default"
 ENCODE_CHUNK = 512

@@ -18,10 +18,21 @@ from rich.console import Console
 from emily.cli._home_data import DEFAULT_SCHEMA_NAME, chosen_schema, store_schema
 from emily.core import Clock, InputError
 from emily.core.settings import EmilySettings
-from emily.runtime.bus import BusStimuli
-from emily.runtime.schema_store import ConformStats, HomeSchema, infer_home_schema
-from emily.runtime.stimuli import Scanned, Stimulus, scan_csv, scan_jsonl, scan_path, text_lines
-from emily.runtime.validate_input import InputPolicy, accepted, consistent
+from emily.runtime import (
+    BusStimuli,
+    ConformStats,
+    HomeSchema,
+    InputPolicy,
+    Scanned,
+    Stimulus,
+    accepted,
+    consistent,
+    infer_home_schema,
+    scan_csv,
+    scan_jsonl,
+    scan_path,
+    text_lines,
+)
 
 SCHEMA_SAMPLE = 256
 """Stimuli of a live stream a home without a schema infers it from."""

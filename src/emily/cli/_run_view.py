@@ -20,10 +20,10 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 
 from emily.core import Clock
-from emily.runtime.display import History, Step, loading_view, render_snapshot, snapshot_of
+from emily.runtime import History, Step, loading_view, render_snapshot, snapshot_of
 
 if TYPE_CHECKING:
-    from emily.runtime.loop import TriuneRuntime
+    from emily.runtime import TriuneRuntime
 
 T = TypeVar("T")
 REFRESH_S = 0.25

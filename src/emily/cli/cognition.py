@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from emily.cognition.envs.registry import (
+from emily.cognition import (
     HypothesisSpace,
     SpaceOptions,
     hypothesis_space,
@@ -44,9 +44,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from emily.cognition.gflownet import GFlowNet, TrainSummary
-    from emily.cognition.mcmc import StructureMCMC
-    from emily.cognition.scores import DecomposableScore
+    from emily.cognition import DecomposableScore, GFlowNet, StructureMCMC, TrainSummary
     from emily.ops.tracking import TrackedRun
 
 app = typer.Typer(
@@ -135,8 +133,7 @@ def demo_table() -> pd.DataFrame:
     windows, so a model trained here warm-starts ``emily run --demo``'s cognition."""
     import pandas as pd
 
-    from emily.runtime.builder import DEMO_FEATURES
-    from emily.runtime.stimuli import demo_dataset
+    from emily.runtime import DEMO_FEATURES, demo_dataset
 
     dataset = demo_dataset()
     frame = pd.DataFrame(dataset.rows, columns=list(dataset.feature_names))[list(DEMO_FEATURES)]
@@ -192,13 +189,14 @@ def _build_score(
     opts: ScoreOptions, data: Path | None, demo: bool, nodes: int, seed: int
 ) -> StructureSetup:
     """Read (or make) the table, prepare it for the score, and build the score with its prior."""
-    from emily.cognition.data import (
+    from emily.cognition import (
+        BDeuScore,
+        BGeScore,
         prepare_for_bdeu,
         prepare_for_bge,
         read_table,
         synthetic_linear_gaussian,
     )
-    from emily.cognition.scores import BDeuScore, BGeScore
 
     bge = opts.score is ScoreChoice.bge
     if bge and opts.ess is not None:
@@ -404,7 +402,7 @@ def train(
     Structure learning from your own table: `emily train --env dag --data my.csv`, then
     `emily sample gflownet.pt --marginals edges.csv --plot edges.png`.
     """
-    from emily.cognition.registry import variant_config
+    from emily.cognition import variant_config
 
     opts = ScoreOptions(
         score, alpha_mu, alpha_w, ess, prior, edge_penalty, expected_parents, standardize,
@@ -459,7 +457,7 @@ def train(
     base: dict[str, Any] = {"eval_every": eval_every}
     base |= {k: v for k, v in (("batch_size", batch_size), ("hidden", hidden)) if v is not None}
     if use_ray:
-        from emily.cognition.distributed import sweep
+        from emily.cognition import sweep
 
         configs = [
             variant_config(variant, seed=s, **base).model_dump()
@@ -480,8 +478,7 @@ def train(
             console.print(table)
         return
 
-    from emily.cognition.envs.registry import make_env
-    from emily.cognition.gflownet import GFlowNet
+    from emily.cognition import GFlowNet, make_env
 
     net = GFlowNet(make_env(spec), variant_config(variant, seed=seed, **base))
     show = progress and not as_json
@@ -577,7 +574,7 @@ def _train_mcmc(
     ``TRAIN_SAMPLES`` graphs are kept for the tracked plots. ``emily sample`` continues the
     saved chains from where they stopped.
     """
-    from emily.cognition.mcmc import StructureMCMC
+    from emily.cognition import StructureMCMC
 
     mcmc = StructureMCMC(setup.score, max_parents, chains=chains, seed=seed)
     show = progress and not as_json
@@ -662,17 +659,23 @@ def _log_structure(run_id: str, adjacency: Any, log_scores: Any, columns: list[s
     """
     from mlflow.exceptions import MlflowException
 
-    from emily.cognition import posterior
+    from emily.cognition import (
+        edge_marginals,
+        plot_marginals,
+        plot_top_graphs,
+        top_graphs,
+        write_marginals_csv,
+    )
     from emily.ops.tracking import make_client, tracking_config
 
-    marginals = posterior.edge_marginals(adjacency)
-    top = posterior.top_graphs(adjacency, log_scores, k=6)
+    marginals = edge_marginals(adjacency)
+    top = top_graphs(adjacency, log_scores, k=6)
     try:
         with tempfile.TemporaryDirectory(prefix="emily-structure-") as tmp:
             folder = Path(tmp)
-            posterior.write_marginals_csv(marginals, columns, folder / "edge_marginals.csv")
-            posterior.plot_marginals(marginals, columns, folder / "edge_marginals.png")
-            posterior.plot_top_graphs(top, columns, folder / "top_graphs.png")
+            write_marginals_csv(marginals, columns, folder / "edge_marginals.csv")
+            plot_marginals(marginals, columns, folder / "edge_marginals.png")
+            plot_top_graphs(top, columns, folder / "top_graphs.png")
             make_client(tracking_config()).log_artifacts(run_id, str(folder), "structure")
     except (MlflowException, OSError) as exc:
         console.print(f"[yellow]warning:[/yellow] structure plots not logged: {escape(str(exc))}")
@@ -738,7 +741,7 @@ def _train_tracked(
         target: dict[Hashable, float] = dict(zip(every, exact.target.tolist(), strict=True))
         return TrainingOutput(model=net, hypotheses=labels, target=target, target_name="exact")
 
-    from emily.ops.registry._pyfunc import log_trained_gflownet
+    from emily.ops.registry import log_trained_gflownet
 
     name = f"{net.config.variant}-{space.name}"  # + the run id's first 8 hex digits
     run = track_training(
@@ -804,7 +807,7 @@ class _Draws:
 
 def _checkpoint_format(path: Path) -> str:
     """The ``format`` a checkpoint file declares (GFlowNet or MCMC), read before loading it."""
-    from emily.cognition.checkpoints import read_checkpoint
+    from emily.cognition import read_checkpoint
 
     blob, _ = read_checkpoint(path, "")
     fmt = blob.get("format")
@@ -823,7 +826,7 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int = 0) -> _Draws:
                 f"--polish moves a GFlowNet's draws by MCMC steps; {checkpoint} is an MCMC "
                 "checkpoint, whose draws are MCMC samples already (drop --polish)"
             )
-        from emily.cognition.mcmc import StructureMCMC
+        from emily.cognition import StructureMCMC
 
         mcmc: StructureMCMC = StructureMCMC.load(checkpoint)
         drawn = mcmc.sample(n)
@@ -839,7 +842,7 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int = 0) -> _Draws:
             log_scores=drawn.log_score,
             columns=list(drawn.columns),
         )
-    from emily.cognition.gflownet import GFlowNet
+    from emily.cognition import GFlowNet
 
     net = GFlowNet.load(checkpoint)
     torch.manual_seed(seed)
@@ -850,7 +853,7 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int = 0) -> _Draws:
             raise InputError(
                 f"--polish applies to DAG models; {checkpoint} samples {net.env.name} hypotheses"
             )
-        from emily.cognition.polish import polish_samples
+        from emily.cognition import polish_samples
 
         sample, _ = polish_samples(net.env, sample, polish, seed=seed)  # type: ignore[arg-type]
         sampler = f"gflownet+polish({polish})"
@@ -941,8 +944,21 @@ def sample(
     a known graph: E-SHD (expected structural Hamming distance, lower is better) and the AUROC of
     the marginals as a detector of the true edges (1 = perfect ranking, 0.5 = chance).
     """
-    from emily.cognition import posterior
-    from emily.cognition.metrics import detect_mode_collapse
+    from emily.cognition import (
+        class_summary,
+        detect_mode_collapse,
+        edge_auroc,
+        edge_marginals,
+        expected_shd,
+        marginals_payload,
+        plot_marginals,
+        plot_top_graphs,
+        read_graph_csv,
+        top_graphs,
+        write_dot,
+        write_graphml,
+        write_marginals,
+    )
 
     wants_dag = [
         flag
@@ -959,7 +975,7 @@ def sample(
         )
     true_graph = None
     if truth is not None:
-        true_graph = posterior.read_graph_csv(truth, draws.columns)
+        true_graph = read_graph_csv(truth, draws.columns)
     collapse = detect_mode_collapse(draws.embeddings, threshold)
     result: dict[str, Any] = {
         "samples": n,
@@ -973,13 +989,13 @@ def sample(
         _print_hypotheses(result, n, threshold, as_json)
         return
     adjacency, columns = draws.adjacency, draws.columns
-    from emily.cognition.metrics import dag_collapse
+    from emily.cognition import dag_collapse
 
     check = dag_collapse(adjacency)
     result["mode_collapse"] = check.collapsed
     result["collapse_check"] = check.as_dict()
-    p = posterior.edge_marginals(adjacency)
-    ranked = posterior.top_graphs(adjacency, draws.log_scores, k=top)
+    p = edge_marginals(adjacency)
+    ranked = top_graphs(adjacency, draws.log_scores, k=top)
     result["variables"] = columns
     result["top"] = [
         {
@@ -990,7 +1006,7 @@ def sample(
         }
         for g in ranked
     ]
-    result["marginals"] = posterior.marginals_payload(p, columns)
+    result["marginals"] = marginals_payload(p, columns)
     if classes:
         result["classes"] = [
             {
@@ -1000,31 +1016,31 @@ def sample(
                 "frequency": c.frequency,
                 "distinct_graphs": c.distinct_graphs,
             }
-            for c in posterior.class_summary(adjacency, k=top, log_scores=draws.log_scores)
+            for c in class_summary(adjacency, k=top, log_scores=draws.log_scores)
         ]
     if true_graph is not None:
         result["truth"] = {
             "file": str(truth),
             "edges": len(_edge_names(true_graph, columns)),
-            "expected_shd": posterior.expected_shd(adjacency, true_graph),
-            "auroc": _finite(posterior.edge_auroc(p, true_graph)),
+            "expected_shd": expected_shd(adjacency, true_graph),
+            "auroc": _finite(edge_auroc(p, true_graph)),
             "truth_frequency": float(
                 (adjacency == true_graph).reshape(adjacency.shape[0], -1).all(1).mean()
             ),
         }
     written: dict[str, str] = {}
     if marginals is not None:
-        written["marginals"] = str(posterior.write_marginals(p, columns, marginals))
+        written["marginals"] = str(write_marginals(p, columns, marginals))
     if graphml is not None:
-        every = posterior.top_graphs(adjacency, draws.log_scores, k=None)
-        written["graphml"] = str(posterior.write_graphml(every, columns, graphml, marginals=p))
+        every = top_graphs(adjacency, draws.log_scores, k=None)
+        written["graphml"] = str(write_graphml(every, columns, graphml, marginals=p))
     if dot is not None:
-        every = posterior.top_graphs(adjacency, draws.log_scores, k=None)
-        written["dot"] = str(posterior.write_dot(every, columns, dot, marginals=p))
+        every = top_graphs(adjacency, draws.log_scores, k=None)
+        written["dot"] = str(write_dot(every, columns, dot, marginals=p))
     if plot is not None:
-        written["plot"] = str(posterior.plot_marginals(p, columns, plot, truth=true_graph))
+        written["plot"] = str(plot_marginals(p, columns, plot, truth=true_graph))
         top_path = plot.with_name(f"{plot.stem}-top{plot.suffix or '.png'}")
-        written["plot_top"] = str(posterior.plot_top_graphs(ranked, columns, top_path))
+        written["plot_top"] = str(plot_top_graphs(ranked, columns, top_path))
     if written:
         result["files"] = written
     if as_json:

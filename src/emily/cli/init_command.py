@@ -27,8 +27,8 @@ import yaml
 from emily._data import data_path
 from emily.cli._option_defaults import DEFAULT_PROJECT
 from emily.core.settings import check_home, load_settings
-from emily.ops.flags._schema import DEFAULT_FLAGS
-from emily.ops.registry._cards import CARDS_FOLDER
+from emily.ops.flags import DEFAULT_FLAGS
+from emily.ops.registry import CARDS_FOLDER
 
 CARD_FILES = ("emily-gflownet.yaml", "model_card.schema.json")
 

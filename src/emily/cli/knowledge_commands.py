@@ -40,7 +40,7 @@ def ask_command(
     LanceDB under EMILY_HOME/knowledge (rebuilt when the docs change); the answer quotes the
     closest sentences, and each passage names its page and section.
     """
-    from emily.memory.embedding import SentenceEmbedder
+    from emily.memory import SentenceEmbedder
     from emily.ops.knowledge import DocsIndex, ask, find_docs_root
 
     settings = load_settings()

@@ -30,10 +30,7 @@ if TYPE_CHECKING:
 
     from emily.core.settings import EmilySettings
     from emily.instinct import PrototypeTrainer, ReflexHit, ReflexMemory
-    from emily.runtime.evaluation import EvalReport
-    from emily.runtime.reflex_models import ReflexModelCard
-    from emily.runtime.schema_store import HomeSchema
-    from emily.runtime.stimuli import Stimulus
+    from emily.runtime import EvalReport, HomeSchema, ReflexModelCard, Stimulus
 
 LEARN_CHUNK = 2_048
 CALIBRATION_SAMPLE = 10_000
@@ -69,7 +66,7 @@ def _memory(
 ) -> ReflexMemory:
     from emily.cli._home_data import encoder_for
     from emily.instinct import LanceDBReflexStore, ReflexMemory
-    from emily.runtime.reflex_models import table_for
+    from emily.runtime import table_for
 
     store = LanceDBReflexStore(
         settings.lancedb_uri or settings.path("lancedb"),
@@ -129,13 +126,14 @@ def learn(
     from emily.cli._home_data import conformed, encode_all, encoder_for, resolve_schema
     from emily.core.settings import load_settings
     from emily.instinct import calibrate_prototype_threshold, calibrate_threshold
-    from emily.runtime.reflex_models import (
+    from emily.runtime import (
         UNCALIBRATED_THRESHOLD,
+        ConformStats,
         ReflexModelCard,
         ReflexModels,
+        SchemaStore,
         table_for,
     )
-    from emily.runtime.schema_store import ConformStats, SchemaStore
 
     console = Console(stderr=as_json)  # with --json, stdout holds only the JSON line
     settings = load_settings()
@@ -337,9 +335,7 @@ def evaluate(
     """
     from emily.cli._home_data import conformed, encode_all, encoder_for, resolve_schema
     from emily.core.settings import load_settings
-    from emily.runtime.evaluation import plot, score
-    from emily.runtime.reflex_models import ReflexModels
-    from emily.runtime.schema_store import ConformStats
+    from emily.runtime import ConformStats, ReflexModels, plot, score
 
     console = Console(stderr=as_json)  # with --json, stdout holds only the JSON line
     check_output(out_file, "--out")

@@ -22,7 +22,7 @@ from emily.core.settings import load_settings
 
 if TYPE_CHECKING:
     from emily.core.settings import EmilySettings
-    from emily.memory.stores import Memory
+    from emily.memory import Memory
 
 migrate_app = typer.Typer(
     name="migrate",
@@ -44,7 +44,7 @@ DirOption = Annotated[
 @migrate_app.command("status")
 def status(directory: DirOption = None) -> None:
     """List every migration, whether it is applied, when, and whether its file changed since."""
-    from emily.memory.migrations import open_migrator
+    from emily.memory import open_migrator
 
     migrator = open_migrator(load_settings(), directory)
     table = Table(title="migrations")
@@ -68,7 +68,7 @@ def up(
     directory: DirOption = None,
 ) -> None:
     """Apply pending migrations in order; each is recorded only after its verify passes."""
-    from emily.memory.migrations import open_migrator
+    from emily.memory import open_migrator
 
     ran = open_migrator(load_settings(), directory).up(target)
     console.print(f"applied: {', '.join(ran) if ran else 'nothing (up to date)'}")
@@ -80,7 +80,7 @@ def down(
     directory: DirOption = None,
 ) -> None:
     """Roll back the most recently applied migrations."""
-    from emily.memory.migrations import open_migrator
+    from emily.memory import open_migrator
 
     rolled = open_migrator(load_settings(), directory).down(steps)
     console.print(f"rolled back: {', '.join(rolled) if rolled else 'nothing'}")
@@ -89,7 +89,7 @@ def down(
 @migrate_app.command("verify")
 def verify(directory: DirOption = None) -> None:
     """Run verify of every applied migration; exit 1 if any fails."""
-    from emily.memory.migrations import open_migrator
+    from emily.memory import open_migrator
 
     results = open_migrator(load_settings(), directory).verify()
     for mid, ok in results.items():
@@ -105,7 +105,7 @@ def sleep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Sleep consolidation: episodes → reflexes and semantic memory (durable, resumable)."""
-    from emily.memory.stores import open_memory
+    from emily.memory import open_memory
 
     settings = load_settings()
     threading.Thread(target=_warm_sentence_model, name="emily-sleep-warm", daemon=True).start()
@@ -124,7 +124,7 @@ def sleep(
 def _warm_sentence_model() -> None:
     """Load the sentence model while the graph server starts: both take seconds on a resume
     (3,000 episodes: ~7 s each, measured by benchmarks/recovery.py), and they need not queue."""
-    from emily.memory.embedding import SentenceEmbedder
+    from emily.memory import SentenceEmbedder
 
     with suppress(Exception):  # a failure here is raised, with its reason, at the first embed
         SentenceEmbedder().embed(["warm-up"])
@@ -152,8 +152,7 @@ def _sleep_progress() -> Iterator[Callable[[int, int], None]]:
 def _route_to_home_schema(memory: Memory, settings: EmilySettings) -> None:
     """Promote into the table a schema'd home answers from, with its encoder: ``emily run`` and
     ``emily serve`` read ``reflexes_<schema>_v<N>``, never ``reflexive_memory``."""
-    from emily.runtime.reflex_models import table_for
-    from emily.runtime.schema_store import SchemaStore
+    from emily.runtime import SchemaStore, table_for
 
     home = SchemaStore(settings.home).current()
     if home is not None:
@@ -165,7 +164,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """ETL into semantic memory: records → text embeddings and hypervectors → LanceDB."""
-    from emily.memory.etl import run_ingest
+    from emily.memory import run_ingest
 
     report = run_ingest(path, load_settings())
     typer.echo(json.dumps(report) if as_json else f"ingested {report['records']} records")

@@ -35,7 +35,7 @@ def publish(
     lines on emily/stimuli/in, and followed by an end marker that ends the runtime's stream.
     """
     from emily.core.settings import load_settings
-    from emily.runtime.bus import STIMULI_END_KEY, STIMULI_KEY, ResilientPublisher, ZenohBus
+    from emily.runtime import STIMULI_END_KEY, STIMULI_KEY, ResilientPublisher, ZenohBus
 
     settings = load_settings()
     clock = system_clock()

@@ -50,15 +50,13 @@ def export(
     """
     if wasm.exists() and not wasm.is_dir():
         raise InputError(f"--wasm {wasm} is a file; expected a folder to write the bundle into")
-    from emily.instinct.wasm import require_kernel
+    from emily.instinct import require_kernel
 
     require_kernel()  # before touching the home: the one-line way to build it
     from emily.cli._home_data import encoder_for
     from emily.core.settings import load_settings
-    from emily.instinct import LanceDBReflexStore, SchemaDriftError
-    from emily.instinct.wasm import BundleReflexes, write_bundle
-    from emily.runtime.reflex_models import ReflexModels, table_for
-    from emily.runtime.schema_store import SchemaStore
+    from emily.instinct import BundleReflexes, LanceDBReflexStore, SchemaDriftError, write_bundle
+    from emily.runtime import ReflexModels, SchemaStore, table_for
 
     settings = load_settings()
     schema = SchemaStore(settings.home).current()

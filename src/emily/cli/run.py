@@ -17,21 +17,26 @@ from rich.console import Console
 from emily.cli._option_defaults import DEFAULT_FILE_RATE, LABEL, ModelKind, OnError
 from emily.cli._run_view import RunView
 from emily.core import Clock, InputError, system_clock
-from emily.runtime.model_names import DEFAULT_MODEL
+from emily.runtime import DEFAULT_MODEL
 
 if TYPE_CHECKING:  # NumPy, PyArrow, LanceDB, torch, Zenoh: imported where a run needs them
     from emily.cli._run_input import RunInput
     from emily.core.settings import EmilySettings
     from emily.instinct import StimulusSchema
-    from emily.runtime.answers import AnswerTally
-    from emily.runtime.bus import BusStimuli, ZenohBus
-    from emily.runtime.console.server import ConsoleServer
-    from emily.runtime.display import RunTiming
-    from emily.runtime.journal import JournalStatus
-    from emily.runtime.loop import Learning, TriuneRuntime
-    from emily.runtime.schema_store import ConformStats, HomeSchema
-    from emily.runtime.stimuli import Stimulus
-    from emily.runtime.validate_input import InputPolicy
+    from emily.runtime import (
+        AnswerTally,
+        BusStimuli,
+        ConformStats,
+        ConsoleServer,
+        HomeSchema,
+        InputPolicy,
+        JournalStatus,
+        Learning,
+        RunTiming,
+        Stimulus,
+        TriuneRuntime,
+        ZenohBus,
+    )
 
 console = Console()
 FLUSH_TIMEOUT_S = 30.0
@@ -51,7 +56,7 @@ def open_source(
     line stops with its ``source:line`` (``emily publish`` reads this way; ``emily run`` checks
     input itself, see ``emily.cli._run_input``)."""
     from emily.cli._run_input import scan_stdin
-    from emily.runtime.stimuli import demo_dataset, demo_stream, read_path, stimuli_of
+    from emily.runtime import demo_dataset, demo_stream, read_path, stimuli_of
 
     if bus_in is not None:
         if demo or path is not None:
@@ -243,11 +248,11 @@ def _start(view: RunView, clock: Clock, console: Console, options: _Options) -> 
     process's own (``cognition_worker.prestart``): the first hypotheses then come seconds after
     the first misses instead of after the stream ended.
     """
-    from emily.runtime import cognition_worker
+    from emily.runtime import discard_prestarted, prestart
 
     if options.cognition:
         with view.step("starting cognition's sampler process (it loads in the background)"):
-            cognition_worker.prestart()
+            prestart()
     session = None
     try:
         with view.step("loading settings"):
@@ -256,12 +261,12 @@ def _start(view: RunView, clock: Clock, console: Console, options: _Options) -> 
             settings = load_settings()
         if options.publish or options.bus_in:
             with view.step(f"opening the Zenoh bus at {settings.zenoh_endpoint}"):
-                from emily.runtime.bus import ZenohBus
+                from emily.runtime import ZenohBus
 
                 session = ZenohBus(settings.zenoh_endpoint, "listen")
         _run(settings, clock, session, options, console, view)
     finally:
-        cognition_worker.discard_prestarted()  # a run without cognition's features left it
+        discard_prestarted()  # a run without cognition's features left it
         if session is not None:
             session.close()
 
@@ -310,9 +315,14 @@ def _plan(settings: EmilySettings, options: _Options, schema: HomeSchema | None)
     """The reflex table, threshold and cognition features the stream is answered with: the
     demo's own, else those of the home's ``schema`` and its latest (or chosen) reflex model."""
     from emily.instinct import REFLEX_TABLE, NumericFeature
-    from emily.runtime.builder import DEMO_FEATURES, demo_schema
-    from emily.runtime.reflex_models import UNCALIBRATED_THRESHOLD, ReflexModels, table_for
-    from emily.runtime.stimuli import demo_dataset
+    from emily.runtime import (
+        DEMO_FEATURES,
+        UNCALIBRATED_THRESHOLD,
+        ReflexModels,
+        demo_dataset,
+        demo_schema,
+        table_for,
+    )
 
     if schema is None:
         dataset = demo_dataset()
@@ -362,7 +372,7 @@ def _input(
 
 
 def _policy(settings: EmilySettings, options: _Options) -> InputPolicy:
-    from emily.runtime.validate_input import InputPolicy, default_rejects_path
+    from emily.runtime import InputPolicy, default_rejects_path
 
     if options.on_error == "stop":
         return InputPolicy("stop")
@@ -379,7 +389,7 @@ def _run(
     console: Console,
     view: RunView,
 ) -> None:
-    from emily.runtime.bus import BusStimuli
+    from emily.runtime import BusStimuli
 
     incoming = BusStimuli(session) if options.bus_in and session is not None else None
     policy = _policy(settings, options)
@@ -400,17 +410,21 @@ def _run_checked(
     view: RunView,
 ) -> None:
     with view.step(_reading(options)):
-        from emily.runtime.schema_store import ConformStats
+        from emily.runtime import ConformStats
 
         stats = ConformStats()
         given = _input(settings, options, incoming, policy, stats, clock, console)
     with view.step("loading the engines (NumPy, PyTorch, LanceDB)"):
-        from emily.runtime.answers import AnswerTally, AnswerWriter
-        from emily.runtime.builder import build_runtime
-        from emily.runtime.champion import choose_cognition
-        from emily.runtime.rollout_serving import attach_rollouts
-        from emily.runtime.stimuli import demo_dataset, demo_stream
-        from emily.runtime.timeline import StreamTimeline
+        from emily.runtime import (
+            AnswerTally,
+            AnswerWriter,
+            StreamTimeline,
+            attach_rollouts,
+            build_runtime,
+            choose_cognition,
+            demo_dataset,
+            demo_stream,
+        )
 
         plan = _plan(settings, options, given.schema if given else None)
     console.print(f"reflexes: {plan.note}")
@@ -425,7 +439,7 @@ def _run_checked(
         with view.step("choosing cognition's model (registry)"):
             choice = choose_cognition(settings, plan.features, clock, name=options.model)
     if choice is not None and plan.features:
-        from emily.runtime.structure import NO_MODEL_SAMPLER
+        from emily.runtime import NO_MODEL_SAMPLER
 
         used = choice.model.label if choice.model else NO_MODEL_SAMPLER
         view.cognition_from = used
@@ -505,11 +519,11 @@ def _run_checked(
             _hold(console, server, options)
         if server is not None:
             server.close()
-    from emily.runtime.display import RunTiming
+    from emily.runtime import RunTiming
 
     timing = RunTiming(tally.n, stream_s, clock.monotonic() - start, start - view.started)
     if not options.live and not options.as_json:
-        from emily.runtime.display import render
+        from emily.runtime import render
 
         console.print(render(runtime, tally.n, stream_s))
     _report(console, runtime, tally, stats, settings, name, options, incoming, policy, timing,
@@ -541,7 +555,7 @@ def _opening(options: _Options, cognition: bool) -> str:
 
 def _console(runtime: TriuneRuntime, settings: EmilySettings, clock: Clock) -> ConsoleServer:
     """The live browser console on a free local port (``emily.runtime.console``)."""
-    from emily.runtime.console.server import start_console
+    from emily.runtime import start_console
 
     return start_console(runtime, settings, clock=clock, host="127.0.0.1", port=0)
 
@@ -611,7 +625,7 @@ def _finish(runtime: TriuneRuntime, view: RunView, tally: AnswerTally, stream_s:
 def _label_column(settings: EmilySettings, options: _Options) -> str:
     """``--label``, else the label column of the schema the stream will be read with."""
     from emily.cli._home_data import load_schema_file
-    from emily.runtime.schema_store import SchemaStore
+    from emily.runtime import SchemaStore
 
     if options.label is not None:
         return options.label

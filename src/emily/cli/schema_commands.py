@@ -20,7 +20,7 @@ from emily.cli._option_defaults import LABEL
 from emily.core import InputError, system_clock
 
 if TYPE_CHECKING:
-    from emily.runtime.schema_store import HomeSchema
+    from emily.runtime import HomeSchema
 
 console = Console(soft_wrap=True)  # long paths and commands stay on one line, copyable
 schema_app = typer.Typer(
@@ -75,8 +75,7 @@ def infer(
     """
     from emily.cli._home_data import counting_labels, likely_labels
     from emily.core.settings import load_settings
-    from emily.runtime.schema_store import SchemaStore, infer_home_schema
-    from emily.runtime.stimuli import read_path
+    from emily.runtime import SchemaStore, infer_home_schema, read_path
 
     settings = load_settings()
     store = SchemaStore(settings.home)
@@ -124,7 +123,7 @@ def show(
     """Show the home's current schema: each feature's type, range or categories, the label
     column, the reflex table, and the calibrated threshold once there is one."""
     from emily.core.settings import load_settings
-    from emily.runtime.schema_store import SchemaStore
+    from emily.runtime import SchemaStore
 
     settings = load_settings()
     schema = SchemaStore(settings.home).current()

@@ -83,13 +83,21 @@ def serve(
     import uvicorn
 
     from emily.instinct import REFLEX_TABLE, NumericFeature
-    from emily.runtime.api import ApiOptions, create_app, ensure_token, token_path
-    from emily.runtime.builder import DEMO_FEATURES, build_runtime, demo_schema
-    from emily.runtime.champion import choose_cognition
-    from emily.runtime.console.options import ConsoleOptions
-    from emily.runtime.reflex_models import ReflexModels, table_for
-    from emily.runtime.schema_store import SchemaStore
-    from emily.runtime.stimuli import demo_dataset
+    from emily.runtime import (
+        DEMO_FEATURES,
+        ApiOptions,
+        ConsoleOptions,
+        ReflexModels,
+        SchemaStore,
+        build_runtime,
+        choose_cognition,
+        create_app,
+        demo_dataset,
+        demo_schema,
+        ensure_token,
+        table_for,
+        token_path,
+    )
 
     settings = load_settings()
     token_file = token_path(settings.home)
@@ -114,7 +122,7 @@ def serve(
         features = list(DEMO_FEATURES) if cognition and schema is not None else None
     choice = choose_cognition(settings, features, clock) if features else None
     if choice is not None:
-        from emily.runtime.structure import NO_MODEL_SAMPLER
+        from emily.runtime import NO_MODEL_SAMPLER
 
         used = choice.model.label if choice.model else NO_MODEL_SAMPLER
         console.print(f"cognition: {used} ({choice.reason})", soft_wrap=True)
@@ -129,7 +137,7 @@ def serve(
         cognition_model=choice.model if choice else None,
         cognition_variant=choice.variant if choice else "v1",
     )
-    from emily.runtime.rollout_serving import attach_rollouts
+    from emily.runtime import attach_rollouts
 
     close_rollouts = attach_rollouts(
         runtime, settings, features, choice.model if choice else None, clock
@@ -164,7 +172,7 @@ def list_actions(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the remediation log (EMILY_HOME/logs/remediation.jsonl), oldest first."""
-    from emily.runtime.api import log_path, read_log
+    from emily.runtime import log_path, read_log
 
     records = read_log(log_path(load_settings().home))
     if as_json:
@@ -194,7 +202,7 @@ def revert_action(
     """Revert an action that is in force, through the running server (it holds the state)."""
     import httpx
 
-    from emily.runtime.api import ensure_token, token_path
+    from emily.runtime import ensure_token, token_path
 
     settings = load_settings()
     path = token_path(settings.home)

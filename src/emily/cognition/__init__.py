@@ -22,6 +22,9 @@ default DAG variant trains on off-policy. ``diversity``, ``dag_collapse`` and
 ``GFlowNetModeCollapse`` alert). The runtime asks this tier for hypotheses when reflexes miss
 (``emily.runtime.structure``), on a worker thread, never on the reflex path; ``emily train
 --env dag`` and ``emily sample`` run it on a CSV (the structure-learning tutorial).
+
+Public names are imported on first use (PEP 562), so a light module of this package (the
+hypothesis-space registry, read by `emily train --help`) loads no torch.
 """
 
 from __future__ import annotations
@@ -31,7 +34,22 @@ from typing import TYPE_CHECKING
 from emily.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from emily.cognition.checkpoints import read_checkpoint
+    from emily.cognition.data import (
+        prepare_for_bdeu,
+        prepare_for_bge,
+        read_table,
+        synthetic_linear_gaussian,
+    )
+    from emily.cognition.distributed import sweep
     from emily.cognition.envs import DAGHypotheses, Environment, HyperGrid, make_env
+    from emily.cognition.envs.registry import (
+        HypothesisSpace,
+        SpaceOptions,
+        hypothesis_space,
+        space_names,
+        structure_spaces,
+    )
     from emily.cognition.gflownet import (
         GFlowNet,
         GFlowNetConfig,
@@ -41,44 +59,105 @@ if TYPE_CHECKING:
     )
     from emily.cognition.mcmc import MCMCSamples, StructureMCMC
     from emily.cognition.metrics import dag_collapse, detect_mode_collapse, diversity
+    from emily.cognition.polish import polish_samples
+    from emily.cognition.posterior import (
+        class_summary,
+        edge_auroc,
+        edge_marginals,
+        expected_shd,
+        marginals_payload,
+        plot_marginals,
+        plot_top_graphs,
+        read_graph_csv,
+        top_graphs,
+        write_dot,
+        write_graphml,
+        write_marginals,
+        write_marginals_csv,
+    )
     from emily.cognition.registry import build, variant_config, variant_names
-    from emily.cognition.scores import BDeuScore, BGeScore
+    from emily.cognition.scores import BDeuScore, BGeScore, DecomposableScore
 
 _HOMES = {
+    "emily.cognition.checkpoints": ("read_checkpoint",),
+    "emily.cognition.data": (
+        "prepare_for_bdeu", "prepare_for_bge", "read_table", "synthetic_linear_gaussian",
+    ),
+    "emily.cognition.distributed": ("sweep",),
     "emily.cognition.envs": ("DAGHypotheses", "Environment", "HyperGrid", "make_env"),
+    "emily.cognition.envs.registry": (
+        "HypothesisSpace", "SpaceOptions", "hypothesis_space", "space_names", "structure_spaces",
+    ),
     "emily.cognition.gflownet": (
         "GFlowNet", "GFlowNetConfig", "Samples", "StepMetrics", "TrainSummary",
     ),
     "emily.cognition.mcmc": ("MCMCSamples", "StructureMCMC"),
     "emily.cognition.metrics": ("dag_collapse", "detect_mode_collapse", "diversity"),
+    "emily.cognition.polish": ("polish_samples",),
+    "emily.cognition.posterior": (
+        "class_summary", "edge_auroc", "edge_marginals", "expected_shd", "marginals_payload",
+        "plot_marginals", "plot_top_graphs", "read_graph_csv", "top_graphs", "write_dot",
+        "write_graphml", "write_marginals", "write_marginals_csv",
+    ),
     "emily.cognition.registry": ("build", "variant_config", "variant_names"),
-    "emily.cognition.scores": ("BDeuScore", "BGeScore"),
+    "emily.cognition.scores": ("BDeuScore", "BGeScore", "DecomposableScore"),
 }  # fmt: skip
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-# Public names are imported on first use (PEP 562), so a light module of this package (the
-# hypothesis-space registry, read by `emily train --help`) loads no torch.
-__getattr__ = lazy_attributes(__name__, _HOME_OF)
+
+if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
+    __getattr__ = lazy_attributes(__name__, _HOME_OF)
+
+
+def __dir__() -> list[str]:
+    """The module's own names and the lazy public ones, as ``dir()`` showed them when eager."""
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [
     "BDeuScore",
     "BGeScore",
     "DAGHypotheses",
+    "DecomposableScore",
     "Environment",
     "GFlowNet",
     "GFlowNetConfig",
     "HyperGrid",
+    "HypothesisSpace",
     "MCMCSamples",
     "Samples",
+    "SpaceOptions",
     "StepMetrics",
     "StructureMCMC",
     "TrainSummary",
     "build",
+    "class_summary",
     "dag_collapse",
     "detect_mode_collapse",
     "diversity",
+    "edge_auroc",
+    "edge_marginals",
+    "expected_shd",
+    "hypothesis_space",
     "make_env",
+    "marginals_payload",
+    "plot_marginals",
+    "plot_top_graphs",
+    "polish_samples",
+    "prepare_for_bdeu",
+    "prepare_for_bge",
+    "read_checkpoint",
+    "read_graph_csv",
+    "read_table",
+    "space_names",
+    "structure_spaces",
+    "sweep",
+    "synthetic_linear_gaussian",
+    "top_graphs",
     "variant_config",
     "variant_names",
+    "write_dot",
+    "write_graphml",
+    "write_marginals",
+    "write_marginals_csv",
 ]

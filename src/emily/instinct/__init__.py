@@ -15,8 +15,12 @@ response, and ``lookup`` returns a ``ReflexHit`` (response, similarity) or a ``R
 the threshold. ``open_reflex_memory(settings)`` opens the durable memory of a home. Lookups scan
 every reflex exactly with ``HammingScan`` (a popcount over a head of the bytes first, then only
 the rows that can still win); ``MultiHashIndex`` is the approximate index for very large reflex
-sets. The operations on hypervectors (``bind``, ``bundle``, ``permute``, ``similarity``,
-``hamming``; ``to_torchhd``/``from_torchhd`` for torchhd) are exported for research code.
+sets. ``write_bundle`` exports the reflexes for the browser (``emily.instinct.wasm``).
+
+The public names below are what the other tiers, the CLI, the docs and the benchmarks use,
+imported on first use (PEP 562: NumPy and PyArrow only when a name is read). The operations on
+hypervectors (``bind``, ``bundle``, ``permute``, ``similarity``...) are kernel internals in
+``emily.instinct._hdc``, which research code and tests import directly.
 
 Example:
     >>> from emily.instinct import ReflexMemory, StimulusEncoder
@@ -27,117 +31,103 @@ Example:
     'withdraw hand'
 """
 
-from emily.instinct._ann import MultiHashIndex
-from emily.instinct._calibration import (
-    ThresholdCalibration,
-    calibrate_prototype_threshold,
-    calibrate_threshold,
-    conformal_threshold,
-)
-from emily.instinct._codebook import ItemMemory, LevelCodebook
-from emily.instinct._encoders import (
-    CategoricalFeature,
-    NumericFeature,
-    Stimulus,
-    StimulusEncoder,
-    StimulusSchema,
-)
-from emily.instinct._errors import (
-    EmptyStimulusError,
-    HypervectorError,
-    NonFiniteValueError,
-    SchemaDriftError,
-    UnknownFeatureError,
-)
-from emily.instinct._hdc import (
-    DEFAULT_DIM,
-    Packed,
-    bind,
-    bundle,
-    check_packed,
-    cosine,
-    from_bipolar,
-    from_torchhd,
-    hamming,
-    pack,
-    permute,
-    random_hv,
-    seeded_rng,
-    similarity,
-    to_bipolar,
-    to_torchhd,
-    unpack,
-    weighted_bundle,
-)
-from emily.instinct._kernel import HammingScan
-from emily.instinct._open import open_reflex_memory
-from emily.instinct._prototype import DEFAULT_PER_CLASS, PrototypeTrainer
-from emily.instinct._reflex import ReflexHit, ReflexMemory, ReflexMiss, default_reflex_id
-from emily.instinct.reflex_store import (
-    REFLEX_INDEX,
-    REFLEX_TABLE,
-    VECTOR_COLUMN,
-    InMemoryReflexStore,
-    LanceDBReflexStore,
-    ReflexStore,
-    StoredReflex,
-    create_hdc_index,
-    drop_hdc_index,
-    has_hdc_index,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emily.core.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from emily.instinct._ann import MultiHashIndex
+    from emily.instinct._calibration import (
+        ThresholdCalibration,
+        calibrate_prototype_threshold,
+        calibrate_threshold,
+    )
+    from emily.instinct._encoders import (
+        CategoricalFeature,
+        NumericFeature,
+        StimulusEncoder,
+        StimulusSchema,
+    )
+    from emily.instinct._errors import SchemaDriftError
+    from emily.instinct._hdc import DEFAULT_DIM
+    from emily.instinct._kernel import HammingScan
+    from emily.instinct._open import open_reflex_memory
+    from emily.instinct._prototype import DEFAULT_PER_CLASS, PrototypeTrainer
+    from emily.instinct._reflex import ReflexHit, ReflexMemory, ReflexMiss, default_reflex_id
+    from emily.instinct.reflex_store import (
+        REFLEX_TABLE,
+        InMemoryReflexStore,
+        LanceDBReflexStore,
+        ReflexStore,
+        StoredReflex,
+        create_hdc_index,
+        drop_hdc_index,
+        has_hdc_index,
+    )
+    from emily.instinct.wasm import BundleReflexes, require_kernel, write_bundle
+
+_HOMES = {
+    "emily.instinct._ann": ("MultiHashIndex",),
+    "emily.instinct._calibration": (
+        "ThresholdCalibration", "calibrate_prototype_threshold", "calibrate_threshold",
+    ),
+    "emily.instinct._encoders": (
+        "CategoricalFeature", "NumericFeature", "StimulusEncoder", "StimulusSchema",
+    ),
+    "emily.instinct._errors": ("SchemaDriftError",),
+    "emily.instinct._hdc": ("DEFAULT_DIM",),
+    "emily.instinct._kernel": ("HammingScan",),
+    "emily.instinct._open": ("open_reflex_memory",),
+    "emily.instinct._prototype": ("DEFAULT_PER_CLASS", "PrototypeTrainer"),
+    "emily.instinct._reflex": ("ReflexHit", "ReflexMemory", "ReflexMiss", "default_reflex_id"),
+    "emily.instinct.reflex_store": (
+        "InMemoryReflexStore", "LanceDBReflexStore", "REFLEX_TABLE", "ReflexStore", "StoredReflex",
+        "create_hdc_index", "drop_hdc_index", "has_hdc_index",
+    ),
+    "emily.instinct.wasm": ("BundleReflexes", "require_kernel", "write_bundle"),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
+    __getattr__ = lazy_attributes(__name__, _HOME_OF)
+
+
+def __dir__() -> list[str]:
+    """The module's own names and the lazy public ones, as ``dir()`` showed them when eager."""
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "DEFAULT_DIM",
     "DEFAULT_PER_CLASS",
-    "REFLEX_INDEX",
     "REFLEX_TABLE",
-    "VECTOR_COLUMN",
+    "BundleReflexes",
     "CategoricalFeature",
-    "EmptyStimulusError",
     "HammingScan",
-    "HypervectorError",
     "InMemoryReflexStore",
-    "ItemMemory",
     "LanceDBReflexStore",
-    "LevelCodebook",
     "MultiHashIndex",
-    "NonFiniteValueError",
     "NumericFeature",
-    "Packed",
     "PrototypeTrainer",
     "ReflexHit",
     "ReflexMemory",
     "ReflexMiss",
     "ReflexStore",
     "SchemaDriftError",
-    "Stimulus",
     "StimulusEncoder",
     "StimulusSchema",
     "StoredReflex",
     "ThresholdCalibration",
-    "UnknownFeatureError",
-    "bind",
-    "bundle",
     "calibrate_prototype_threshold",
     "calibrate_threshold",
-    "check_packed",
-    "conformal_threshold",
-    "cosine",
     "create_hdc_index",
     "default_reflex_id",
     "drop_hdc_index",
-    "from_bipolar",
-    "from_torchhd",
-    "hamming",
     "has_hdc_index",
     "open_reflex_memory",
-    "pack",
-    "permute",
-    "random_hv",
-    "seeded_rng",
-    "similarity",
-    "to_bipolar",
-    "to_torchhd",
-    "unpack",
-    "weighted_bundle",
+    "require_kernel",
+    "write_bundle",
 ]

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from emily.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from emily.memory._falkor_server import EmbeddedFalkorDB, stop_server
     from emily.memory.consolidation import ConsolidationReport, SleepConsolidation
     from emily.memory.embedding import (
         HashTextEmbedder,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     )
     from emily.memory.episodic import EpisodicMemory, StimulusIndex, open_episodic, text_key
     from emily.memory.errors import MigrationError, StorageFullError, StoreUnavailableError
+    from emily.memory.etl import run_ingest
     from emily.memory.migrations import MigrationContext, MigrationStatus, Migrator, open_migrator
     from emily.memory.models import (
         Episode,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from emily.memory.stores import Memory, open_memory
 
 _HOMES = {
+    "emily.memory._falkor_server": ("EmbeddedFalkorDB", "stop_server"),
     "emily.memory.consolidation": ("ConsolidationReport", "SleepConsolidation"),
     "emily.memory.embedding": (
         "HashTextEmbedder", "HypervectorEncoder", "LevelHypervectorEncoder", "SentenceEmbedder",
@@ -63,6 +66,7 @@ _HOMES = {
     ),
     "emily.memory.episodic": ("EpisodicMemory", "StimulusIndex", "open_episodic", "text_key"),
     "emily.memory.errors": ("MigrationError", "StorageFullError", "StoreUnavailableError"),
+    "emily.memory.etl": ("run_ingest",),
     "emily.memory.migrations": ("MigrationContext", "MigrationStatus", "Migrator", "open_migrator"),
     "emily.memory.models": (
         "Episode", "Neighbour", "Reflex", "SemanticHit", "SemanticRecord", "StoredEpisode",
@@ -85,6 +89,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ConsolidationReport",
+    "EmbeddedFalkorDB",
     "EmbeddingState",
     "Episode",
     "EpisodicMemory",
@@ -114,5 +119,7 @@ __all__ = [
     "open_episodic",
     "open_memory",
     "open_migrator",
+    "run_ingest",
+    "stop_server",
     "text_key",
 ]

@@ -14,25 +14,55 @@ are what ``/state``, the console and the Prometheus alerts read (alpha power, fr
 the current state and its transitions); alert remediation acts through ``recalibrate_phase``,
 the gain ``alpha_power_gain``, and ``force_fallback`` / ``release_fallback``.
 ``inhibition_gain`` and ``open_fraction`` are the model's closed forms, for plots and tests.
+The names are imported on first use (PEP 562), like every tier's.
 """
 
-from emily.nervous_system._alpha import (
-    ALPHA_BAND_HZ,
-    AlphaDiagnostics,
-    AlphaOscillatoryAttention,
-    GateResult,
-    inhibition_gain,
-    open_fraction,
-)
-from emily.nervous_system._regulator import (
-    ALLOWED_TRANSITIONS,
-    NervousState,
-    Regulator,
-    RegulatorConfig,
-    RegulatorStatus,
-    Route,
-    Transition,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emily.core.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from emily.nervous_system._alpha import (
+        ALPHA_BAND_HZ,
+        AlphaDiagnostics,
+        AlphaOscillatoryAttention,
+        GateResult,
+        inhibition_gain,
+        open_fraction,
+    )
+    from emily.nervous_system._regulator import (
+        ALLOWED_TRANSITIONS,
+        NervousState,
+        Regulator,
+        RegulatorConfig,
+        RegulatorStatus,
+        Route,
+        Transition,
+    )
+
+_HOMES = {
+    "emily.nervous_system._alpha": (
+        "ALPHA_BAND_HZ", "AlphaDiagnostics", "AlphaOscillatoryAttention", "GateResult",
+        "inhibition_gain", "open_fraction",
+    ),
+    "emily.nervous_system._regulator": (
+        "ALLOWED_TRANSITIONS", "NervousState", "Regulator", "RegulatorConfig", "RegulatorStatus",
+        "Route", "Transition",
+    ),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
+    __getattr__ = lazy_attributes(__name__, _HOME_OF)
+
+
+def __dir__() -> list[str]:
+    """The module's own names and the lazy public ones, as ``dir()`` showed them when eager."""
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "ALLOWED_TRANSITIONS",

@@ -169,7 +169,7 @@ def embedded_falkordb(timeout_s: float = EMBEDDED_START_TIMEOUT_S) -> Outcome:
     A throwaway server rather than the home's: starting one proves the binaries and the module
     load on this machine, and leaves the home's server (and its log) untouched.
     """
-    from emily.memory._falkor_server import EmbeddedFalkorDB
+    from emily.memory import EmbeddedFalkorDB
 
     with tempfile.TemporaryDirectory(prefix="emily-doctor-") as folder:
         server = EmbeddedFalkorDB(Path(folder), appendfsync="no")
@@ -213,7 +213,7 @@ def zenoh_endpoint(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> Outcome
     not on loopback, is not.
     """
     from emily.core.errors import InputError
-    from emily.runtime.bus import zenoh_config
+    from emily.runtime import zenoh_config
 
     try:
         listen, connect = zenoh_config(endpoint, "listen"), zenoh_config(endpoint, "connect")

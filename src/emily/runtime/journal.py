@@ -36,7 +36,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from emily.core import Clock, SovereignModel, system_clock
 from emily.core.settings import EmilySettings
-from emily.memory.models import Episode
+from emily.memory import Episode
 from emily.runtime.orphan_watch import die_with
 from emily.runtime.stimuli import Stimulus
 
@@ -469,7 +469,7 @@ def _child_record(rows: list[tuple[Any, ...]]) -> int:
     if memory is None:
         # Imported here: only the writer process opens the graph; the runtime's process would
         # load the FalkorDB and redis clients (~0.3 s) before its stream for nothing.
-        from emily.memory.episodic import open_episodic
+        from emily.memory import open_episodic
 
         memory = _WRITER["memory"] = open_episodic(_WRITER["settings"])
     written: int = memory.record_episodes([JournalEntry.from_row(r).episode() for r in rows])

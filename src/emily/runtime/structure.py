@@ -228,7 +228,7 @@ class CausalStructureSource:
         return sample.states["adj"].cpu().numpy(), sample.log_reward.cpu().double().numpy()
 
     def _mcmc(self, env: DAGHypotheses) -> tuple[np.ndarray, np.ndarray]:
-        from emily.cognition.mcmc import StructureMCMC
+        from emily.cognition import StructureMCMC
 
         mcmc = StructureMCMC(env.score, env.max_parents, chains=4, seed=self.seed)
         draws = mcmc.sample(self.samples, thin=MCMC_THIN_SWEEPS * env.d * (env.d - 1))
@@ -238,8 +238,7 @@ class CausalStructureSource:
     def hypothesise(self, window: Sequence[Stimulus]) -> HypothesisBatch:
         import torch
 
-        from emily.cognition import BGeScore, DAGHypotheses
-        from emily.cognition.metrics import dag_collapse, diversity
+        from emily.cognition import BGeScore, DAGHypotheses, dag_collapse, diversity
 
         env = DAGHypotheses(BGeScore(self._table(window)))
         draw = self._mcmc if self.sampler == "mcmc" else self._gflownet

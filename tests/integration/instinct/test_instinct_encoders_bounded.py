@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from emily.instinct import (
-    CategoricalFeature,
-    ItemMemory,
-    StimulusEncoder,
-    StimulusSchema,
-    bundle,
-    permute,
-)
+from emily.instinct import CategoricalFeature, StimulusEncoder, StimulusSchema
+from emily.instinct._codebook import ItemMemory
+from emily.instinct._hdc import bundle, permute
 
 
 def _uncached_text(text: str, dim: int, seed: int, n: int = 3) -> np.ndarray:

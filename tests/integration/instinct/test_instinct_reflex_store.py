@@ -16,7 +16,6 @@ import pytest
 
 from emily.core import ManualClock
 from emily.instinct import (
-    REFLEX_INDEX,
     REFLEX_TABLE,
     LanceDBReflexStore,
     ReflexHit,
@@ -26,9 +25,9 @@ from emily.instinct import (
     create_hdc_index,
     drop_hdc_index,
     has_hdc_index,
-    random_hv,
-    seeded_rng,
 )
+from emily.instinct._hdc import random_hv, seeded_rng
+from emily.instinct.reflex_store import REFLEX_INDEX
 
 D = 10_000
 

@@ -6,8 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emily.instinct import HammingScan, calibrate_threshold, random_hv, seeded_rng
+from emily.instinct import HammingScan, calibrate_threshold
 from emily.instinct._calibration import nearest_scores
+from emily.instinct._hdc import random_hv, seeded_rng
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 

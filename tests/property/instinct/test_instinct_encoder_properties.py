@@ -19,17 +19,13 @@ from hypothesis import strategies as st
 
 from emily.instinct import (
     CategoricalFeature,
-    ItemMemory,
-    LevelCodebook,
     NumericFeature,
     StimulusEncoder,
     StimulusSchema,
     _encoders,
-    bundle,
-    random_hv,
-    seeded_rng,
 )
-from emily.instinct._codebook import level_index
+from emily.instinct._codebook import ItemMemory, LevelCodebook, level_index
+from emily.instinct._hdc import bundle, random_hv, seeded_rng
 
 DIMS = st.sampled_from([8, 64, 256, 1024, 10_000])
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)

@@ -7,12 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emily.core import ManualClock
-from emily.instinct import (
-    HammingScan,
-    LevelCodebook,
-    ReflexMemory,
+from emily.instinct import HammingScan, ReflexMemory
+from emily.instinct._codebook import LevelCodebook
+from emily.instinct._hdc import (
     bind,
     bundle,
+    bundle_many,
     hamming,
     pack,
     permute,
@@ -22,7 +22,6 @@ from emily.instinct import (
     to_torchhd,
     unpack,
 )
-from emily.instinct._hdc import bundle_many
 
 DIMS = st.sampled_from([8, 64, 256, 1024, 10_000])
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from emily.core import ManualClock
-from emily.instinct import InMemoryReflexStore, ReflexHit, ReflexMemory, random_hv, seeded_rng
+from emily.instinct import InMemoryReflexStore, ReflexHit, ReflexMemory
+from emily.instinct._hdc import random_hv, seeded_rng
 
 DIM = 512
 

@@ -7,7 +7,6 @@ import pytest
 
 from emily.core import InputError
 from emily.instinct import (
-    HypervectorError,
     NumericFeature,
     PrototypeTrainer,
     ReflexHit,
@@ -17,10 +16,10 @@ from emily.instinct import (
     ThresholdCalibration,
     calibrate_prototype_threshold,
     calibrate_threshold,
-    conformal_threshold,
-    random_hv,
-    seeded_rng,
 )
+from emily.instinct._calibration import conformal_threshold
+from emily.instinct._errors import HypervectorError
+from emily.instinct._hdc import random_hv, seeded_rng
 
 D = 2048
 

@@ -10,18 +10,14 @@ import pytest
 
 from emily.instinct import (
     CategoricalFeature,
-    EmptyStimulusError,
-    ItemMemory,
-    LevelCodebook,
-    NonFiniteValueError,
     NumericFeature,
     SchemaDriftError,
     StimulusEncoder,
     StimulusSchema,
-    UnknownFeatureError,
-    bind,
-    similarity,
 )
+from emily.instinct._codebook import ItemMemory, LevelCodebook
+from emily.instinct._errors import EmptyStimulusError, NonFiniteValueError, UnknownFeatureError
+from emily.instinct._hdc import bind, similarity
 
 D = 10_000
 SCHEMA = StimulusSchema(

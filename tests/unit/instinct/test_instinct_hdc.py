@@ -5,26 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emily.instinct import (
-    HypervectorError,
+from emily.instinct._errors import HypervectorError
+from emily.instinct._hdc import (
     bind,
     bundle,
     check_packed,
     cosine,
+    derived_tie,
     from_bipolar,
     from_torchhd,
     hamming,
+    n_bytes,
     pack,
     permute,
     random_hv,
     seeded_rng,
     similarity,
+    tie_vector,
     to_bipolar,
     to_torchhd,
     unpack,
     weighted_bundle,
 )
-from emily.instinct._hdc import derived_tie, n_bytes, tie_vector
 
 D = 10_000
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emily.instinct import HammingScan, MultiHashIndex, hamming, random_hv, seeded_rng
+from emily.instinct import HammingScan, MultiHashIndex
+from emily.instinct._hdc import hamming, random_hv, seeded_rng
 from emily.instinct._kernel import distance_blocks
 
 D = 10_000

@@ -9,16 +9,15 @@ import pytest
 
 from emily.core import InputError
 from emily.instinct import (
-    HypervectorError,
     NumericFeature,
     PrototypeTrainer,
     ReflexHit,
     ReflexMemory,
     StimulusEncoder,
     StimulusSchema,
-    random_hv,
-    seeded_rng,
 )
+from emily.instinct._errors import HypervectorError
+from emily.instinct._hdc import random_hv, seeded_rng
 
 D = 1024
 

@@ -9,10 +9,8 @@ import pytest
 
 from emily.core import InputError, ManualClock
 from emily.instinct import (
-    HypervectorError,
     InMemoryReflexStore,
     MultiHashIndex,
-    NonFiniteValueError,
     NumericFeature,
     ReflexHit,
     ReflexMemory,
@@ -21,9 +19,9 @@ from emily.instinct import (
     StimulusEncoder,
     StimulusSchema,
     StoredReflex,
-    random_hv,
-    seeded_rng,
 )
+from emily.instinct._errors import HypervectorError, NonFiniteValueError
+from emily.instinct._hdc import random_hv, seeded_rng
 
 D = 2048
 DAY = 86_400.0

@@ -14,31 +14,73 @@ Example:
     True
 """
 
-from emily.ops.backup._falkor import FalkorDBSnapshotter
-from emily.ops.backup._lance import LanceDBSnapshotter
-from emily.ops.backup._models import (
-    KEEP_LAST,
-    MANIFEST_NAME,
-    BackupManifest,
-    BackupResult,
-    BackupSettings,
-    Mismatch,
-    RestoreResult,
-    StoreRecord,
-    VerifyReport,
-)
-from emily.ops.backup._restic import RETENTION, BackupKeyError, Restic, ResticError
-from emily.ops.backup._service import (
-    RestoreVerificationError,
-    backup,
-    default_snapshotters,
-    discover,
-    restore,
-    stage,
-    stop_graph_servers,
-    verify_tree,
-)
-from emily.ops.backup._snapshotters import Snapshotter, SQLiteSnapshotter
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emily.core.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from emily.ops.backup._falkor import FalkorDBSnapshotter
+    from emily.ops.backup._lance import LanceDBSnapshotter
+    from emily.ops.backup._models import (
+        KEEP_LAST,
+        MANIFEST_NAME,
+        BackupManifest,
+        BackupResult,
+        BackupSettings,
+        Mismatch,
+        RestoreResult,
+        StoreRecord,
+        VerifyReport,
+    )
+    from emily.ops.backup._restic import RETENTION, BackupKeyError, Restic, ResticError
+    from emily.ops.backup._restore_record import (
+        RestoreRecord,
+        describe,
+        read_restore_record,
+        write_restore_record,
+    )
+    from emily.ops.backup._service import (
+        RestoreVerificationError,
+        backup,
+        default_snapshotters,
+        discover,
+        restore,
+        stage,
+        stop_graph_servers,
+        verify_tree,
+    )
+    from emily.ops.backup._snapshotters import Snapshotter, SQLiteSnapshotter
+
+_HOMES = {
+    "emily.ops.backup._falkor": ("FalkorDBSnapshotter",),
+    "emily.ops.backup._lance": ("LanceDBSnapshotter",),
+    "emily.ops.backup._models": (
+        "BackupManifest", "BackupResult", "BackupSettings", "KEEP_LAST", "MANIFEST_NAME",
+        "Mismatch", "RestoreResult", "StoreRecord", "VerifyReport",
+    ),
+    "emily.ops.backup._restic": ("BackupKeyError", "RETENTION", "Restic", "ResticError"),
+    "emily.ops.backup._restore_record": (
+        "RestoreRecord", "describe", "read_restore_record", "write_restore_record",
+    ),
+    "emily.ops.backup._service": (
+        "RestoreVerificationError", "backup", "default_snapshotters", "discover", "restore",
+        "stage", "stop_graph_servers", "verify_tree",
+    ),
+    "emily.ops.backup._snapshotters": ("SQLiteSnapshotter", "Snapshotter"),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
+    __getattr__ = lazy_attributes(__name__, _HOME_OF)
+
+
+def __dir__() -> list[str]:
+    """The module's own names and the lazy public ones, as ``dir()`` showed them when eager."""
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "KEEP_LAST",
@@ -53,6 +95,7 @@ __all__ = [
     "Mismatch",
     "Restic",
     "ResticError",
+    "RestoreRecord",
     "RestoreResult",
     "RestoreVerificationError",
     "SQLiteSnapshotter",
@@ -61,9 +104,12 @@ __all__ = [
     "VerifyReport",
     "backup",
     "default_snapshotters",
+    "describe",
     "discover",
+    "read_restore_record",
     "restore",
     "stage",
     "stop_graph_servers",
     "verify_tree",
+    "write_restore_record",
 ]

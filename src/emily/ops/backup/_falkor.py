@@ -74,7 +74,7 @@ class FalkorDBSnapshotter:
 
     def snapshot(self, source: Path, staged: Path) -> StoreRecord:
         """``SAVE`` through the running server (started, then stopped, if none runs)."""
-        from emily.memory._falkor_server import EmbeddedFalkorDB
+        from emily.memory import EmbeddedFalkorDB
 
         server = EmbeddedFalkorDB(source, clock=self.clock)
         address = server.start()
@@ -94,7 +94,7 @@ class FalkorDBSnapshotter:
 
     def describe(self, staged: Path, rel: str) -> StoreRecord:
         """Counts read by a throw-away server on a copy of the image (the copy stays clean)."""
-        from emily.memory._falkor_server import EmbeddedFalkorDB
+        from emily.memory import EmbeddedFalkorDB
 
         counts: dict[str, int] = {}
         if (staged / AOF_DIR).is_dir():

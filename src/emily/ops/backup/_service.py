@@ -280,7 +280,7 @@ def stop_graph_servers(home: Path, clock: Clock | None = None, timeout_s: float 
     SIGTERM first (Redis flushes its AOF, which matters under ``appendfsync everysec``), SIGKILL
     if it lingers, so the home set aside loses nothing.
     """
-    from emily.memory._falkor_server import stop_server
+    from emily.memory import stop_server
 
     tick = clock or system_clock()
     if not home.is_dir():

@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from emily.core import InputError, SovereignModel
-from emily.memory.embedding import TextEmbedder
+from emily.memory import TextEmbedder
 from emily.ops.knowledge._index import DocsIndex, Hit
 
 ANSWER_SENTENCES = 2

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from emily.core import SovereignModel
-from emily.memory.embedding import TextEmbedder
+from emily.memory import TextEmbedder
 from emily.ops.knowledge._sources import Passage, collect, digest
 
 TABLE = "docs"

@@ -26,8 +26,8 @@ from typing import Any
 
 from emily.core import Clock, EmilyError, system_clock
 from emily.core.settings import EmilySettings
-from emily.ops.backup import BackupSettings
-from emily.ops.backup._restore_record import (
+from emily.ops.backup import (
+    BackupSettings,
     RestoreRecord,
     describe,
     read_restore_record,

@@ -21,8 +21,7 @@ from typing import Any
 
 import torch
 
-from emily.cognition import GFlowNet, diversity
-from emily.cognition.metrics import dag_collapse
+from emily.cognition import GFlowNet, dag_collapse, diversity
 from emily.ops.lineage._params import (
     EVAL_METRICS_FILE,
     MODEL_FILE,

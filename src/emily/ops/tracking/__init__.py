@@ -1,34 +1,68 @@
 """Experiment tracking: every training run in MLflow (SQLite under EMILY_HOME by default)."""
 
-from emily.ops.tracking._config import (
-    DEFAULT_EXPERIMENT,
-    UI_PORT,
-    TrackingConfig,
-    ensure_experiment,
-    make_client,
-    quiet_mlflow,
-    run_url,
-    tracking_config,
-)
-from emily.ops.tracking._metric_info import METRICS, MetricInfo, describe_metric, metric_info
-from emily.ops.tracking._plots import (
-    hypothesis_distribution_figure,
-    hypothesis_label,
-    loss_curve_figure,
-)
-from emily.ops.tracking._tracker import (
-    CHECKPOINT_FILE,
-    MODEL_ARTIFACT,
-    MODEL_META_FILE,
-    STATE_DICT_FILE,
-    MetricsCallback,
-    MlflowTracker,
-    ModelLogger,
-    TrackedRun,
-    TrackingUnavailableError,
-    TrainingOutput,
-    track_training,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from emily.core.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from emily.ops.tracking._config import (
+        DEFAULT_EXPERIMENT,
+        UI_PORT,
+        TrackingConfig,
+        ensure_experiment,
+        make_client,
+        quiet_mlflow,
+        run_url,
+        tracking_config,
+    )
+    from emily.ops.tracking._metric_info import METRICS, MetricInfo, describe_metric, metric_info
+    from emily.ops.tracking._plots import (
+        hypothesis_distribution_figure,
+        hypothesis_label,
+        loss_curve_figure,
+    )
+    from emily.ops.tracking._tracker import (
+        CHECKPOINT_FILE,
+        MODEL_ARTIFACT,
+        MODEL_META_FILE,
+        STATE_DICT_FILE,
+        MetricsCallback,
+        MlflowTracker,
+        ModelLogger,
+        TrackedRun,
+        TrackingUnavailableError,
+        TrainingOutput,
+        track_training,
+    )
+
+_HOMES = {
+    "emily.ops.tracking._config": (
+        "DEFAULT_EXPERIMENT", "TrackingConfig", "UI_PORT", "ensure_experiment", "make_client",
+        "quiet_mlflow", "run_url", "tracking_config",
+    ),
+    "emily.ops.tracking._metric_info": ("METRICS", "MetricInfo", "describe_metric", "metric_info"),
+    "emily.ops.tracking._plots": (
+        "hypothesis_distribution_figure", "hypothesis_label", "loss_curve_figure",
+    ),
+    "emily.ops.tracking._tracker": (
+        "CHECKPOINT_FILE", "MODEL_ARTIFACT", "MODEL_META_FILE", "MetricsCallback", "MlflowTracker",
+        "ModelLogger", "STATE_DICT_FILE", "TrackedRun", "TrackingUnavailableError",
+        "TrainingOutput", "track_training",
+    ),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
+    __getattr__ = lazy_attributes(__name__, _HOME_OF)
+
+
+def __dir__() -> list[str]:
+    """The module's own names and the lazy public ones, as ``dir()`` showed them when eager."""
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "CHECKPOINT_FILE",
