@@ -4,6 +4,7 @@
 # Python dependencies pinned by requirements.lock. Usage: scripts/setup.sh [run|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/_install.sh
 
 purpose=${1:-run}
 venv=${EMILY_VENV:-.venv}
@@ -38,11 +39,8 @@ stamp="$venv/.stamp-$purpose"
 want=$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "setup: installing Python dependencies ($purpose) into $venv" >&2
-  # Machines with a local wheel mirror warn once per package about absent mirror folders: noise.
-  quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
-  quiet "$venv/bin/python" -m pip install -q --upgrade pip
-  # torch==2.13.0 is pinned: pip takes the CPU build on disk instead of a multi-GB CUDA build.
-  quiet "$venv/bin/python" -m pip install -q -c requirements.lock -e ".$extras"
+  # torch==2.13.0 is pinned: the installer takes the CPU build on disk, not a multi-GB CUDA build.
+  install_packages "$venv" -c requirements.lock -e ".$extras"
   echo "$want" >"$stamp"
 fi
 bash scripts/build_wasm.sh  # the reflex kernel for the browser (`emily reflexes export --wasm`)

@@ -7,6 +7,7 @@
 # Usage: scripts/setup_feast.sh   (EMILY_FEAST_VENV overrides the folder; PYTHON the interpreter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/_install.sh
 
 venv=${EMILY_FEAST_VENV:-.venv-feast}
 python=${PYTHON:-python3}
@@ -18,10 +19,7 @@ if [[ -x $venv/bin/python && -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
 fi
 [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
-echo "setup_feast: installing $spec into $venv (first time: a minute or two)" >&2
-# Machines with a local wheel mirror warn once per package about absent mirror folders: noise.
-quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
-quiet "$venv/bin/python" -m pip install -q --upgrade pip
-quiet "$venv/bin/python" -m pip install -q "$spec"
+echo "setup_feast: installing $spec into $venv (first time: seconds with uv, a minute or two with pip)" >&2
+install_packages "$venv" "$spec"
 "$venv/bin/python" -c 'import feast, redis; print("setup_feast: feast", feast.__version__, "redis-py", redis.__version__)' >&2
 echo "$want" >"$stamp"
