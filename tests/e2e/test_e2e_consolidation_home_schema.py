@@ -3,8 +3,9 @@ runtime reads them, encoded with the home's own schema (issue 16, item 12).
 
 A schema'd home answers from ``reflexes_<schema>_v<N>`` with a record encoder; sleep used to
 write what it promoted into ``reflexive_memory`` with the text encoder (the stimulus's JSON as
-characters), a table no schema'd runtime reads. Real subprocesses of the installed console
-script on one EMILY_HOME, the embedded engines underneath.
+characters), a table no schema'd runtime reads. Each command a process of its own (the
+console script's entry point, forked warm by ``_support.cli.run_emily``) on one EMILY_HOME, the
+embedded engines underneath.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _support.cli import run_emily
 from emily.core.settings import load_settings
 from emily.instinct import REFLEX_TABLE, LanceDBReflexStore, StoredReflex
 from emily.runtime.reflex_models import table_for
@@ -32,13 +31,8 @@ DIM = "1024"
 
 def _emily(*args: str) -> dict[str, Any]:
     """Run ``emily ARGS --json`` and return its last stdout line as JSON."""
-    executable = shutil.which("emily", path=str(Path(sys.executable).parent))
-    assert executable is not None, "the emily console script is not installed in this venv"
-    result = subprocess.run(
-        [executable, *args, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_emily(
+        [*args, "--json"],
         env={**os.environ, "HF_HUB_OFFLINE": "1", "EMILY_HDC_DIM": DIM},
         timeout=600,
     )

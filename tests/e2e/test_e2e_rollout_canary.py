@@ -1,6 +1,7 @@
 """A canary driven from the CLI through a running ``emily serve`` to its automatic verdict.
 
-Real subprocesses: ``emily train --register`` twice, ``emily serve`` on a free port,
+Real processes: ``emily train --register`` twice and the ``emily models`` commands (forked warm,
+``_support.cli.run_emily``), ``emily serve`` on a free port (the console script),
 ``emily models canary start`` with SLOs; cognition requests go over HTTP (reflex misses are
 offered to cognition) until the server's canary decides, and ``emily models history`` shows it.
 """
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from _support.cli import run_emily
 from _support.ports import free_port
 from emily.ops.rollout import RolloutStore
 
@@ -31,16 +33,10 @@ MODEL = "emily-gflownet"
 
 
 def _emily(*args: str) -> str:
-    executable = shutil.which("emily", path=str(Path(sys.executable).parent))
-    assert executable is not None, "the emily console script is not installed in this venv"
-    result = subprocess.run(
-        [executable, *args],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_emily(
+        args,
         cwd=REPO,  # model_cards/ is found from here, as from a clone
         env={**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "COLUMNS": "200"},
-        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout

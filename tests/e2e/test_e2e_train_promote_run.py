@@ -1,18 +1,20 @@
 """The research loop as a user runs it: emily train → models promote → emily run uses the model.
 
-Real subprocesses of the installed console script, MLflow on its embedded SQLite store.
+Each command in a process of its own (the console script's entry point, forked warm by
+``_support.cli.run_emily``; ``test_e2e_console_script`` runs the installed script itself), MLflow
+on its embedded SQLite store.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from _support.cli import run_emily
 
 pytestmark = pytest.mark.slow
 
@@ -20,16 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _emily(*args: str) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("emily", path=str(Path(sys.executable).parent))
-    assert executable is not None, "the emily console script is not installed in this venv"
-    result = subprocess.run(
-        [executable, *args],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_emily(
+        args,
         cwd=REPO,  # model_cards/ is found from here, as from a clone
         env={**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"},
-        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result

@@ -2,9 +2,9 @@
 
 The contract (issue 16): bad input anywhere (CLI, API, settings, environment) gets one line
 saying what was wrong, where, and what is expected, and a non-zero exit or a 4xx; never a
-traceback, never a 5xx. The CLI cases run the real console entry (``python -m emily``) as a
-subprocess, each with a fresh ``EMILY_HOME``, a few at a time in threads (each start costs
-seconds); the API cases use the FastAPI app in process.
+traceback, never a 5xx. The CLI cases run the console entry in a process of their own
+(forked warm, ``_support.cli.run_emily``), each with a fresh ``EMILY_HOME``, a few at a time in
+threads; the API cases use the FastAPI app in process.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from _support.cli import run_emily
 from emily.core import ManualClock
 from emily.core.settings import load_settings
 from emily.instinct import NumericFeature, ReflexMemory, StimulusEncoder, StimulusSchema
@@ -33,7 +33,7 @@ from emily.runtime.loop import TriuneRuntime
 
 pytestmark = pytest.mark.slow
 
-WORKERS = 3  # subprocesses at a time: each `emily` start imports for seconds
+WORKERS = 3  # CLI processes at a time
 TIMEOUT_S = 300  # per case, generous for a loaded 2-core machine
 
 TRAIN = "x,y,label\n1,2,a\n2,3,b\n1.5,2.5,a\n2.5,3.5,b\n"
@@ -317,20 +317,9 @@ def _write_data(folder: Path) -> Path:
 
 def _emily(args: tuple[str, ...], cwd: Path, env: dict[str, str]) -> Outcome:
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "emily", *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            check=False,
-            timeout=TIMEOUT_S,
-        )
+        done = run_emily(args, cwd=cwd, env=env, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"") + (exc.stderr or b"")
-        text = out.decode(errors="replace") if isinstance(out, bytes) else out
-        return Outcome(-1, f"TIMED OUT after {TIMEOUT_S} s (a hang)\n{text}")
+        return Outcome(-1, f"TIMED OUT after {TIMEOUT_S} s (a hang)\n{exc.stdout}{exc.stderr}")
     return Outcome(done.returncode, done.stdout + done.stderr)
 
 

@@ -1,0 +1,136 @@
+"""Run the ``emily`` CLI in a fresh process forked from a warm interpreter.
+
+Why: an ``emily`` subprocess spends 0.4–6 s importing (torch, MLflow, LanceDB, pandas) before it
+reads its first argument, and the suite runs the CLI hundreds of times on two cores. Python's
+``forkserver`` imports those modules once per test worker and forks a process per call: a real
+process with its own argv, environment, working folder, standard streams and exit status, running
+the console script's entry point (``emily.cli.app:main``) and exiting as the interpreter would
+(non-daemon threads joined, ``atexit`` run). What it cannot stand in for, tests keep as real
+subprocesses: start-up itself (``emily --help``'s imports), the installed console script, a wheel
+venv, signals sent to ``emily`` by pid.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Mapping, Sequence
+from multiprocessing.context import ForkServerContext
+from pathlib import Path
+
+# Imported once in the fork server: what the commands the suite runs most load before working.
+PRELOAD = (
+    "emily.cli.app",
+    "emily.runtime",
+    "emily.memory",
+    "emily.instinct",
+    "emily.cognition.envs.base",
+    "torch",
+    "numpy",
+    "pandas",
+    "mlflow",
+    "falkordb",
+    "sklearn.datasets",
+    "matplotlib.pyplot",
+)
+
+
+@functools.cache
+def _forkserver() -> ForkServerContext:
+    """This process's fork server (started on the first call, then reused)."""
+    context = multiprocessing.get_context("forkserver")
+    assert isinstance(context, ForkServerContext)
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
+def _exit_code(error: SystemExit) -> int:
+    """What the interpreter makes of ``SystemExit(code)`` (a message goes to stderr, status 1)."""
+    if error.code is None:
+        return 0
+    if isinstance(error.code, int):
+        return error.code
+    print(error.code, file=sys.stderr)
+    return 1
+
+
+def _child(argv: list[str], env: dict[str, str], cwd: str, streams: tuple[str, str, str]) -> None:
+    """The forked process: become ``emily ARGV`` in ``cwd`` with ``env``, then exit like it."""
+    for fd, (path, flags) in enumerate(
+        zip(streams, (os.O_RDONLY, os.O_WRONLY | os.O_TRUNC, os.O_WRONLY | os.O_TRUNC), strict=True)
+    ):
+        opened = os.open(path, flags)
+        os.dup2(opened, fd)
+        os.close(opened)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 (multiprocessing closed the inherited one)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.argv = ["emily", *argv]
+    code = 0
+    try:
+        from emily.cli.app import main
+
+        main()
+    except SystemExit as error:
+        code = _exit_code(error)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # join non-daemon threads, as at exit
+        atexit._run_exitfuncs()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # multiprocessing turns this into the exit status (and coverage, when it measures the
+    # suite, saves what the command ran before the process ends).
+    sys.exit(code)
+
+
+def run_emily(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    input: str = "",
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(["emily", *args], capture_output=True, text=True)``, forked warm.
+
+    ``env`` is the whole environment (default: this process's); a call past ``timeout`` is killed
+    and raises ``subprocess.TimeoutExpired`` with what it had printed.
+    """
+    argv = [str(a) for a in args]
+    with tempfile.TemporaryDirectory(prefix="emily-cli-") as scratch:
+        stdin, stdout, stderr = (os.path.join(scratch, n) for n in ("in", "out", "err"))
+        Path(stdin).write_text(input, encoding="utf-8")
+        Path(stdout).touch()
+        Path(stderr).touch()
+        process = _forkserver().Process(
+            target=_child,
+            args=(
+                argv,
+                dict(os.environ if env is None else env),
+                str(cwd or os.getcwd()),
+                (stdin, stdout, stderr),
+            ),
+        )
+        process.start()
+        process.join(timeout)
+        out = Path(stdout).read_text(encoding="utf-8", errors="replace")
+        err = Path(stderr).read_text(encoding="utf-8", errors="replace")
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+            raise subprocess.TimeoutExpired(["emily", *argv], timeout, out, err)
+        code = process.exitcode
+        process.close()
+    return subprocess.CompletedProcess(["emily", *argv], code, out, err)

@@ -1,0 +1,51 @@
+"""``_support.cli.run_emily`` answers as the console script does: the same status and streams.
+
+The suite runs most CLI calls through it (forked warm instead of started cold), so it has to be
+indistinguishable where the tests look: exit status, stdout, stderr, the environment and the
+working folder the command sees.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from _support.cli import run_emily
+
+
+def _console_script(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("emily", path=str(Path(sys.executable).parent))
+    assert executable is not None
+    return subprocess.run(
+        [executable, *args], capture_output=True, text=True, env=env, cwd=cwd, check=False,
+        timeout=300,
+    )  # fmt: skip
+
+
+def test_a_refusal_has_the_console_scripts_status_and_streams(tmp_path: Path) -> None:
+    env = {**os.environ, "EMILY_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    args = ("learn", "missing.csv")
+    forked = run_emily(args, env=env, cwd=tmp_path)
+    cold = _console_script(*args, env=env, cwd=tmp_path)
+    assert forked.returncode == cold.returncode == 2
+    assert (forked.stdout, forked.stderr) == (cold.stdout, cold.stderr)
+    assert "missing.csv" in forked.stderr
+
+
+def test_success_prints_on_stdout_and_exits_0(tmp_path: Path) -> None:
+    done = run_emily(["version"], cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.startswith("emily-sovereign ")
+    assert done.stderr == ""
+
+
+def test_the_command_sees_the_environment_and_folder_it_was_given(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("seed = = 1\n", encoding="utf-8")
+    env = {**os.environ, "EMILY_CONFIG": "bad.toml"}  # relative: found only from cwd
+    done = run_emily(["learn", "train.csv"], env=env, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "bad.toml: not valid TOML" in done.stdout + done.stderr
+    assert os.environ.get("EMILY_CONFIG") != "bad.toml"  # the caller's environment is untouched
