@@ -61,8 +61,23 @@ def _exit_code(error: SystemExit) -> int:
     return 1
 
 
+def _stop_coverage() -> None:
+    """coverage.py, when it measures the suite, starts in every multiprocessing child; a CLI
+    call is measured no more than the subprocess it stands in for (tracing a training run
+    line by line would cost several times the run)."""
+    try:
+        import coverage
+    except ImportError:
+        return
+    current = coverage.Coverage.current()
+    if current is not None:
+        current.stop()
+        atexit.unregister(current._atexit)  # nothing to save, and no "no data" warning on stderr
+
+
 def _child(argv: list[str], env: dict[str, str], cwd: str, streams: tuple[str, str, str]) -> None:
     """The forked process: become ``emily ARGV`` in ``cwd`` with ``env``, then exit like it."""
+    _stop_coverage()
     for fd, (path, flags) in enumerate(
         zip(streams, (os.O_RDONLY, os.O_WRONLY | os.O_TRUNC, os.O_WRONLY | os.O_TRUNC), strict=True)
     ):
@@ -90,9 +105,7 @@ def _child(argv: list[str], env: dict[str, str], cwd: str, streams: tuple[str, s
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-    # multiprocessing turns this into the exit status (and coverage, when it measures the
-    # suite, saves what the command ran before the process ends).
-    sys.exit(code)
+        os._exit(code)  # coverage, stopped above, has nothing to save
 
 
 def run_emily(

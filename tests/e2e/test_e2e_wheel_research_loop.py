@@ -142,8 +142,10 @@ def test_a_wheel_user_trains_canaries_serves_and_loads_the_champion(
     moves = [(d["what"], d["alias"], d["version"]) for d in history]
     assert moves[:2] == [("register", None, "1"), ("register", None, "2")]
     assert moves[2:4] == [("promote", "champion", "1"), ("promote", "challenger", "2")]
-    assert moves[-2] == ("promote", "champion", "2")  # the server's verdict
+    assert moves[-2] == ("promote", "champion", "2")  # the server's verdict …
     assert "canary met every SLO" in history[-2]["why"]
+    assert moves[-1][:2] == ("clear-alias", "challenger")  # … which retires @challenger
+    assert json.loads(user.emily("models", "list", "--json"))[0]["aliases"] == {"champion": "2"}
 
     store = f"sqlite:///{user.home / 'mlflow' / 'mlflow.db'}"  # emily's default tracking store
     mlflow_user = dataclasses.replace(user, env=user.env | {"MLFLOW_TRACKING_URI": store})

@@ -21,6 +21,10 @@ from emily.cognition.metrics import empirical_distribution, l1_distance
 from emily.cognition.polish import EdgeMH
 from emily.cognition.scores import BGeScore
 
+# Statistical checks of whole distributions: thousands of sampler steps, traced line by line
+# under coverage at several times the cost, adding no line the unit tests do not cover.
+pytestmark = pytest.mark.no_cover
+
 
 def _space(
     d: int, seed: int, max_parents: int | None = None

@@ -1,4 +1,4 @@
-"""Encoders under large inputs: the bounded caches and chunked counting hold at 10^5 symbols.
+"""Encoders under large inputs: the bounded caches and chunked counting hold at 10^4-10^5 symbols.
 
 Split from ``tests/unit/instinct/test_instinct_encoders.py``: each test encodes tens of thousands
 of distinct symbols against an uncached reference (seconds to a minute), too slow for ``unit``.
@@ -7,10 +7,15 @@ of distinct symbols against an uncached reference (seconds to a minute), too slo
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from emily.instinct import CategoricalFeature, StimulusEncoder, StimulusSchema
 from emily.instinct._codebook import ItemMemory
 from emily.instinct._hdc import bundle, permute
+
+# Tens of thousands of symbols against an uncached reference, traced line by line under coverage
+# at several times the cost, adding no line the unit tests do not cover.
+pytestmark = pytest.mark.no_cover
 
 
 def _uncached_text(text: str, dim: int, seed: int, n: int = 3) -> np.ndarray:
@@ -32,17 +37,17 @@ def _distinct_code_points(count: int) -> str:
     return "".join(chr(c) for _, c in zip(range(count), points, strict=False))
 
 
-def test_text_with_200k_distinct_code_points_keeps_a_bounded_cache() -> None:
+def test_text_with_50k_distinct_code_points_keeps_a_bounded_cache() -> None:
     """Issue 16 item 7: an open alphabet must not grow the codebook cache without bound; items
     are deterministic from the seed, so evicting them changes no bit."""
     dim, cap = 256, 512
     enc = StimulusEncoder(dim=dim, seed=5, cache_size=cap)
-    text = _distinct_code_points(200_000)
+    text = _distinct_code_points(50_000)  # 100 times the cap
     texts = [text[i : i + 1000] for i in range(0, len(text), 1000)]
     got = [enc.encode_text(t) for t in texts]
     assert len(enc._chars) <= cap
     assert enc._rotated.cache_info().currsize <= cap  # type: ignore[attr-defined]
-    for i in range(0, len(texts), 37):  # a sample: the uncached reference is slow
+    for i in range(0, len(texts), 9):  # a sample: the uncached reference is slow
         assert np.array_equal(got[i], _uncached_text(texts[i], dim, 5)), i
     assert np.array_equal(enc.encode_text(texts[0]), got[0])  # again, after eviction
 
@@ -68,11 +73,11 @@ def test_encoding_many_distinct_symbols_allocates_bounded_memory() -> None:
         for i in range(0, len(text), 500):
             enc.encode_text(text[i : i + 500])
         enc.encode_many([{"word": f"w{i}"} for i in range(20_000)][:100])
-        for i in range(0, 100_000, 1000):
+        for i in range(0, 40_000, 1000):
             enc.encode_many([{"word": f"w{j}"} for j in range(i, i + 1000)])
         grown = tracemalloc.get_traced_memory()[0] - base
     finally:
         tracemalloc.stop()
-    unbounded = (30_000 * 3 + 100_000) * dim // 8  # every item and rotation kept: ~24 MB
+    unbounded = (30_000 * 3 + 40_000) * dim // 8  # every item and rotation kept: ~17 MB
     assert grown < 4 * cap * dim // 8 + 2_000_000, grown
     assert grown < unbounded / 5

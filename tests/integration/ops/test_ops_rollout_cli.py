@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,13 +34,26 @@ def refused(*args: str) -> str:
     return result.output
 
 
-@pytest.fixture
-def two_versions(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with two registered versions, v1 the champion: trained once for the module."""
+    home = tmp_path_factory.mktemp("rollout-cli") / "home"
     card = str(REPO / "model_cards" / f"{MODEL}.yaml")
-    for seed in ("0", "1"):
-        ok("train", "--env", "dag", "--demo", "--steps", "5", "--seed", seed, "--json",
-           "--out", str(tmp_path / f"g{seed}.pt"), "--register", MODEL, "--card", card)  # fmt: skip
-    ok("models", "promote", MODEL, "1", "--why", "first")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EMILY_HOME", str(home))
+        for seed in ("0", "1"):
+            ok("train", "--env", "dag", "--demo", "--steps", "5", "--seed", seed, "--json",
+               "--out", str(home.parent / f"g{seed}.pt"), "--register", MODEL,
+               "--card", card)  # fmt: skip
+        ok("models", "promote", MODEL, "1", "--why", "first")
+    return home
+
+
+@pytest.fixture
+def two_versions(trained_home: Path) -> None:
+    """Each test's own copy of that home (its registry and rollout state; the model files stay
+    in the module's home, where the registry's sources point)."""
+    shutil.copytree(trained_home, os.environ["EMILY_HOME"], dirs_exist_ok=True)
 
 
 @pytest.mark.usefixtures("two_versions")
