@@ -5,10 +5,10 @@
 # new dependency gets its newest compatible release, nothing else moves); --upgrade re-resolves all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/_install.sh  # quiet(); the lock itself is resolved by pip, the resolver of record
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 python3 -m venv "$scratch/venv"
-quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
 quiet "$scratch/venv/bin/python" -m pip install -q --upgrade pip
 keep=(-c requirements.lock)
 [[ ${1:-} == --upgrade ]] && keep=()
