@@ -9,7 +9,7 @@ pay seconds for all of them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import import_module
 from typing import Any
 
@@ -28,3 +28,21 @@ def lazy_attributes(package: str, homes: Mapping[str, str]) -> Callable[[str], A
         return value
 
     return attribute
+
+
+def lazy_package(
+    package: str, homes: Mapping[str, Iterable[str]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``(__getattr__, __dir__)`` of a package whose public names live in private modules.
+
+    ``homes`` maps each module to the public names it defines, as a package's ``__init__`` lists
+    them. ``__dir__`` shows the module's own names and the lazy public ones, as ``dir()`` did when
+    the package imported them eagerly (tab completion, ``help()``).
+    """
+    home_of = {name: module for module, names in homes.items() for name in names}
+
+    def listing() -> list[str]:
+        module = sys.modules[package]
+        return sorted({*vars(module), *getattr(module, "__all__", ())})
+
+    return lazy_attributes(package, home_of), listing

@@ -10,13 +10,12 @@ test process has imported everything long ago. LanceDB is not judged: the reflex
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 
 import pytest
-
-import emily.memory
 
 UNUSED = (
     "dbos", "sqlalchemy", "psycopg", "sklearn", "scipy", "joblib", "prefect", "falkordb", "redis",
@@ -49,16 +48,48 @@ def test_journal_and_demo_data_load_no_unused_engine() -> None:
     assert "emily.memory.semantic" not in modules
 
 
-def test_memory_package_names_resolve_lazily_to_their_homes() -> None:
-    """Every public name of ``emily.memory`` still imports from the package, as the object its
-    module defines; an unknown name is an ``AttributeError``, and a submodule still imports."""
-    homes = emily.memory._HOME_OF
-    assert sorted(homes) == sorted(emily.memory.__all__)
-    for name, module in homes.items():
-        assert getattr(emily.memory, name) is getattr(sys.modules[module], name), name
-    assert set(emily.memory.__all__) <= set(dir(emily.memory))
-    with pytest.raises(AttributeError):
-        _ = emily.memory.no_such_name  # type: ignore[attr-defined]
-    from emily.memory import etl  # a submodule is still found (the hook says "no attribute")
+LAZY_PACKAGES = (
+    "emily.cognition", "emily.cognition.envs", "emily.instinct", "emily.memory",
+    "emily.nervous_system", "emily.runtime", "emily.ops.backup", "emily.ops.features",
+    "emily.ops.flags", "emily.ops.knowledge", "emily.ops.lineage", "emily.ops.registry",
+    "emily.ops.rollout", "emily.ops.tracking",
+)  # fmt: skip
 
-    assert etl.__name__ == "emily.memory.etl"
+
+@pytest.mark.parametrize("name", LAZY_PACKAGES)
+def test_package_names_resolve_lazily_to_their_homes(name: str) -> None:
+    """Every public name of a tier's package still imports from the package, as the object its
+    private module defines; an unknown name is an ``AttributeError``, and a submodule still
+    imports."""
+    package = importlib.import_module(name)
+    homes = {n: module for module, names in package._HOMES.items() for n in names}
+    assert set(homes) <= set(package.__all__)
+    for public in package.__all__:
+        value = getattr(package, public)
+        if public in homes:
+            assert value is getattr(sys.modules[homes[public]], public), public
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = package.no_such_name
+    first_home = next(iter(package._HOMES))
+    assert importlib.import_module(first_home).__name__ == first_home
+
+
+DIR_LISTS_PUBLIC_NAMES = """
+import importlib, json, sys
+missing = {}
+for name in sys.argv[1:]:
+    package = importlib.import_module(name)  # before any public name is touched
+    missing[name] = sorted(set(package.__all__) - set(dir(package)))
+print(json.dumps(missing))
+"""
+
+
+def test_dir_lists_the_lazy_public_names_before_their_first_use() -> None:
+    """``dir()`` (tab completion, ``help()``) shows what an eager package showed, in a fresh
+    interpreter where no public name has been imported yet."""
+    result = subprocess.run(
+        [sys.executable, "-c", DIR_LISTS_PUBLIC_NAMES, *LAZY_PACKAGES],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    missing = json.loads(result.stdout.strip().splitlines()[-1])
+    assert missing == {name: [] for name in LAZY_PACKAGES}

@@ -10,19 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from emily.cognition.envs.registry import make_env
-from emily.core.lazy import lazy_attributes
+from emily.core.lazy import lazy_package
 
 if TYPE_CHECKING:
     from emily.cognition.envs.base import Environment, State
     from emily.cognition.envs.dag import DAGHypotheses, structural_hamming_distance
     from emily.cognition.envs.hypergrid import HyperGrid
 
-_HOME_OF = {
-    "Environment": "emily.cognition.envs.base",
-    "State": "emily.cognition.envs.base",
-    "DAGHypotheses": "emily.cognition.envs.dag",
-    "structural_hamming_distance": "emily.cognition.envs.dag",
-    "HyperGrid": "emily.cognition.envs.hypergrid",
+_HOMES = {
+    "emily.cognition.envs.base": ("Environment", "State"),
+    "emily.cognition.envs.dag": ("DAGHypotheses", "structural_hamming_distance"),
+    "emily.cognition.envs.hypergrid": ("HyperGrid",),
 }
 
 __all__ = [
@@ -36,4 +34,5 @@ __all__ = [
 
 # Public names are imported on first use (PEP 562), so a light module of this package (the
 # hypothesis-space registry, read by `emily train --help`) loads no torch.
-__getattr__ = lazy_attributes(__name__, _HOME_OF)
+if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
+    __getattr__, __dir__ = lazy_package(__name__, _HOMES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from emily.core.lazy import lazy_attributes
+from emily.core.lazy import lazy_package
 
 if TYPE_CHECKING:
     from emily.ops.tracking._config import (
@@ -52,16 +52,8 @@ _HOMES = {
         "TrainingOutput", "track_training",
     ),
 }  # fmt: skip
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
 if not TYPE_CHECKING:  # hidden from mypy, which then checks names against the imports above
-    __getattr__ = lazy_attributes(__name__, _HOME_OF)
-
-
-def __dir__() -> list[str]:
-    """The module's own names and the lazy public ones, as ``dir()`` showed them when eager."""
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_package(__name__, _HOMES)
 
 
 __all__ = [
