@@ -100,12 +100,24 @@ def _child(argv: list[str], env: dict[str, str], cwd: str, streams: tuple[str, s
         traceback.print_exc()
         code = 1
     try:
-        threading._shutdown()  # type: ignore[attr-defined]  # join non-daemon threads, as at exit
+        _join_threads_as_at_exit()
         atexit._run_exitfuncs()
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)  # coverage, stopped above, has nothing to save
+
+
+def _join_threads_as_at_exit() -> None:
+    """Wait for non-daemon threads as interpreter exit does (CPython's private
+    ``threading._shutdown``; by hand where a Python lacks it, rather than skip the wait)."""
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+        return
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
 
 
 def run_emily(

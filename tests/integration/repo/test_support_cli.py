@@ -11,9 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
-from _support.cli import run_emily
+import pytest
+
+from _support.cli import _join_threads_as_at_exit, run_emily
 
 
 def _console_script(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -49,3 +53,31 @@ def test_the_command_sees_the_environment_and_folder_it_was_given(tmp_path: Path
     assert done.returncode != 0
     assert "bad.toml: not valid TOML" in done.stdout + done.stderr
     assert os.environ.get("EMILY_CONFIG") != "bad.toml"  # the caller's environment is untouched
+
+
+def test_the_forked_command_waits_for_its_threads_through_cpythons_hook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where ``threading._shutdown`` exists, the fork exits through it, as the interpreter does
+    (a stand-in here: the real one would mark this test process's main thread as stopped)."""
+    calls: list[str] = []
+    monkeypatch.setattr(threading, "_shutdown", lambda: calls.append("shutdown"), raising=False)
+    _join_threads_as_at_exit()
+    assert calls == ["shutdown"]
+
+
+def test_the_forked_command_waits_for_its_threads_without_the_hook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A command's non-daemon thread (a writer flushing its queue) still finishes before the fork
+    exits on a Python without the private hook."""
+    monkeypatch.delattr(threading, "_shutdown", raising=False)
+    finished = threading.Event()
+
+    def writer() -> None:
+        time.sleep(0.3)
+        finished.set()
+
+    threading.Thread(target=writer, daemon=False).start()
+    _join_threads_as_at_exit()
+    assert finished.is_set()
