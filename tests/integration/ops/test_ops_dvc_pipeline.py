@@ -45,7 +45,32 @@ _NOT_CODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A scratch git repo holding dvc.yaml, tiny params, the DVC config and stage sources."""
+    return _make_project(tmp_path / "repo")
+
+
+@pytest.fixture(scope="module")
+def first_repro(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A project after its first ``dvc repro``, and what that repro printed: made once, since
+    every stage starts torch and MLflow (tests work on copies, :func:`reproduced`)."""
+    root = _make_project(tmp_path_factory.mktemp("first-repro") / "repo")
+    return root, _dvc(root, "repro")
+
+
+@pytest.fixture
+def reproduced(first_repro: tuple[Path, str], tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the reproduced project (its git repo, DVC cache and outputs; not DVC's own
+    ``.dvc/tmp`` state, keyed by the original files' inodes), and the first repro's output."""
+    original, output = first_repro
     root = tmp_path / "repo"
+    shutil.copytree(original, root, symlinks=True, ignore=_dvc_state)
+    return root, output
+
+
+def _dvc_state(folder: str, _names: list[str]) -> list[str]:
+    return ["tmp"] if Path(folder).name == ".dvc" else []
+
+
+def _make_project(root: Path) -> Path:
     root.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     shutil.copy(REPO / "dvc.yaml", root)
@@ -93,8 +118,9 @@ def _set_param(root: Path, section: str, key: str, value: int) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params))
 
 
-def test_repro_reruns_only_dependent_stages(project: Path) -> None:
-    assert _ran(_dvc(project, "repro")) == set(STAGES)
+def test_repro_reruns_only_dependent_stages(reproduced: tuple[Path, str]) -> None:
+    project, first = reproduced
+    assert _ran(first) == set(STAGES)
     assert (project / "dvc.lock").is_file()
     assert "up to date" in _dvc(project, "status")
     assert _ran(_dvc(project, "repro")) == set()  # nothing changed, nothing runs
@@ -120,8 +146,8 @@ def test_repro_reruns_only_dependent_stages(project: Path) -> None:
     assert "prepare" not in ran
 
 
-def test_push_and_pull_through_local_remote(project: Path) -> None:
-    _dvc(project, "repro")
+def test_push_and_pull_through_local_remote(reproduced: tuple[Path, str]) -> None:
+    project, _ = reproduced
     assert "pushed" in _dvc(project, "push")
     remote = project / ".emily" / "dvc-remote"
     assert any(p.is_file() for p in remote.rglob("*")), "the local remote stayed empty"
