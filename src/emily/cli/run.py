@@ -589,10 +589,12 @@ class _FirstBatch:
         """After how many stimuli, seconds of stream, and seconds since the command began."""
         if self.stimuli is None or self.seconds is None:
             return None
+        # Unrounded, as the summary's own stream_s: a batch that lands as the stream ends would
+        # otherwise round past it (15.631 against 15.630946 in a loaded run).
         return {
             "stimuli": self.stimuli,
-            "stream_s": round(self.seconds, 3),
-            "since_start_s": round(startup_s + self.seconds, 3),
+            "stream_s": self.seconds,
+            "since_start_s": startup_s + self.seconds,
         }
 
 

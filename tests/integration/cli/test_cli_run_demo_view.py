@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -72,3 +73,18 @@ def test_the_live_view_says_what_loads_then_draws_progress_and_hypotheses() -> N
         r"then [\d.]+ s to finish",
         text,
     )
+
+
+def test_a_first_batch_at_the_streams_last_instant_is_not_after_it() -> None:
+    """The first batch can land as the stream ends (checked once more after the last stimulus):
+    its reported time must not round past the stream's own (a loaded run saw 15.631 > 15.6309)."""
+    from emily.cli.run import _FirstBatch
+
+    runtime = SimpleNamespace(tiers={"cognition": 1})  # cognition has answered
+    stream_s = 15.630946220000624
+    first = _FirstBatch()
+    first.check(runtime, 600, stream_s)  # type: ignore[arg-type]
+    reported = first.as_dict(startup_s=2.5)
+    assert reported is not None
+    assert 0 < reported["stream_s"] <= stream_s
+    assert reported["since_start_s"] == pytest.approx(2.5 + stream_s)
