@@ -180,7 +180,10 @@ def ours_worker(
     env = DAGHypotheses(score)
     variant = default_variant(env.name)
     clock = ProcessClock()
-    net = GFlowNet(env, variant_config(variant, seed=args.seed), clock=clock)
+    overrides: dict[str, Any] = {"seed": args.seed}
+    if args.ours_reference_likelihood is not None:
+        overrides["reference_likelihood"] = args.ours_reference_likelihood
+    net = GFlowNet(env, variant_config(variant, **overrides), clock=clock)
     mode = args.ours_correction
     share = 1.0 if mode in ("none", "polish") else args.ours_train_fraction
     w0, c0 = time.perf_counter(), clock.monotonic()
@@ -469,13 +472,15 @@ def evaluate(inst: Instance, args: argparse.Namespace, tmp: Path) -> list[dict[s
     slack = 4 * inst.budget + args.timeout
 
     def ours_cmd(method: str, out: Path) -> list[str]:
+        likelihood = args.ours_reference_likelihood
+        extra = [] if likelihood is None else ["--ours-reference-likelihood", str(likelihood)]
         return [sys.executable, str(HERE), "--worker", method, "--data", str(inst.data),
                 "--score", inst.score, "--seconds", str(inst.budget), "--samples",
                 str(args.samples), "--seed", str(inst.seed), "--out", str(out),
                 "--ours-correction", args.ours_correction, "--ours-train-fraction",
                 str(args.ours_train_fraction), "--ours-chains", str(args.ours_chains),
                 "--ours-burn-in-fraction", str(args.ours_burn_in_fraction),
-                "--ours-polish-steps", str(args.ours_polish_steps)]  # fmt: skip
+                "--ours-polish-steps", str(args.ours_polish_steps), *extra]  # fmt: skip
 
     methods = [m for m in METHODS if m in args.methods]
     if inst.d > 5 or inst.kind == "discrete":
@@ -739,6 +744,12 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--ours-chains", type=int, default=4, help="GFlowNet-MH chains")
     p.add_argument(
+        "--ours-reference-likelihood",
+        type=float,
+        default=None,
+        help="weight of the reference paths' likelihood in ours' loss (default: the variant's)",
+    )
+    p.add_argument(
         "--ours-burn-in-fraction",
         type=float,
         default=0.3,
@@ -841,6 +852,7 @@ def main() -> None:
         "ours_chains": args.ours_chains,
         "ours_burn_in_fraction": args.ours_burn_in_fraction,
         "ours_polish_steps": args.ours_polish_steps,
+        "ours_reference_likelihood": args.ours_reference_likelihood,
         "threads": 1,
         "jobs": args.jobs,
         "elapsed_wall_s": time.perf_counter() - w0,

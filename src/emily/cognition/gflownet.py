@@ -73,6 +73,9 @@ class GFlowNetConfig(SovereignModel):
     reference_rounds: int = Field(default=2, ge=1)  # graphs per chain added at every step
     reference_fraction: float = Field(default=0.75, ge=0, lt=1)
     reference_capacity: int = Field(default=2000, ge=1)
+    # Weight of the reference paths' negative log-likelihood under the policy, added to the
+    # balance loss: 0 trains on reference paths by balance alone (see _batch_loss).
+    reference_likelihood: float = Field(default=0.0, ge=0)
     grad_clip: float | None = Field(default=None, gt=0)
     lr_decay_steps: int = Field(default=0, ge=0)
     lr_decay: float = Field(default=0.1, gt=0, le=1)
@@ -202,15 +205,31 @@ class GFlowNet:
             guided=cfg.forward_looking,
         )
 
-    def _batch_loss(self, groups: list[Trajectories]) -> torch.Tensor:
+    def _batch_loss(
+        self, groups: list[Trajectories], reference: Trajectories | None = None
+    ) -> torch.Tensor:
         """The registered loss over every trajectory of the step (``losses.batch_loss``: one
         variance over all of them for ``vargrad``, else the trajectory-weighted mean of each
-        group's loss)."""
-        parts = [(evaluate(self.net, g, self.config.learned_pb), g) for g in groups]
-        loss, log_z = batch_loss(self.config.loss, self.log_z, parts)
+        group's loss), plus ``reference_likelihood`` times the mean negative log-likelihood of
+        the ``reference`` group's paths (one of ``groups``).
+
+        Why the likelihood term: the reference graphs are (near) posterior draws and their edge
+        orders draws of the uniform backward policy, so they are draws of the very path
+        distribution the balance targets, ``R(x) P_B(tau | x) / Z``; raising their likelihood is
+        a step down the forward KL to it. Balance alone spreads each path's error over its
+        whole residual, hundreds of nats on peaked posteriors, and leaves the policy about an
+        edge too generous per graph; the likelihood grades every decision of a path by itself.
+        Both are minimised by the same policy.
+        """
+        cfg = self.config
+        parts = [(evaluate(self.net, g, cfg.learned_pb), g) for g in groups]
+        loss, log_z = batch_loss(cfg.loss, self.log_z, parts)
         if log_z is not None:
             with torch.no_grad():  # estimated, not learned: kept for reports and checkpoints
                 self.log_z.copy_(log_z)
+        if reference is not None and cfg.reference_likelihood > 0:
+            (evaluated,) = [ev for ev, g in parts if g is reference]
+            loss = loss - cfg.reference_likelihood * evaluated.log_pf.mean()
         return loss
 
     def train_step(self) -> tuple[float, Trajectories]:
@@ -237,14 +256,16 @@ class GFlowNet:
             guided=cfg.forward_looking,
         )
         groups = [traj]
+        reference = None
         if n_replay:
             assert self.replay is not None
             forced = self.replay.sample(n_replay, shuffle=cfg.replay_shuffle).to(self.device)
             groups.append(self._replay(forced, record))
         if n_reference:
             assert self.reference_buffer is not None
-            groups.append(self._replay(self.reference_buffer.sample(n_reference), record))
-        loss = self._batch_loss(groups)
+            reference = self._replay(self.reference_buffer.sample(n_reference), record)
+            groups.append(reference)
+        loss = self._batch_loss(groups, reference)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         if cfg.grad_clip is not None:

@@ -9,7 +9,9 @@ one edge at a time, and the graphs it visits, fed into the replay buffer and rep
 random edge orders (draws of the uniform backward policy), show the GFlowNet the trajectories
 it must balance. The sampler that results is still the GFlowNet's own policy, its proportions
 set by the rewards through trajectory balance, not by MCMC visit counts; what MCMC contributes
-is coverage. Any object with ``draw() -> (adjacency [m, d, d] bool, log_score [m])`` can serve.
+is coverage (unless ``reference_likelihood`` is set, opt-in: then the reference paths' likelihood
+is raised too, and the chains' visit counts shape the proportions as well; ADR 0015).
+Any object with ``draw() -> (adjacency [m, d, d] bool, log_score [m])`` can serve.
 """
 
 from __future__ import annotations

@@ -94,3 +94,31 @@ def test_default_dag_variant_keeps_its_log_z_estimate() -> None:
     # log Z estimates log sum R: at least the reward of the best sampled graph, give or take
     # the policy's error on it, and far above the learned log Z's first 20 steps (2 nats).
     assert float(net.log_z.detach()) > float(samples.log_reward.max()) - 20.0
+
+
+def test_reference_likelihood_adds_the_reference_paths_mean_negative_log_likelihood() -> None:
+    """``reference_likelihood = w`` adds ``-w * mean log P_F`` of the reference group's paths
+    to the balance loss, and nothing for the step's other groups."""
+    from emily.cognition.samplers import evaluate
+
+    env = _env()
+    net = build(env, "dag", seed=0, reference_likelihood=3.0)
+    net.train(steps=1, progress=False)
+    assert net.reference_buffer is not None
+    reference = sample_trajectories(env, net.net, 6, forced_actions=net.reference_buffer.sample(6))
+    fresh = sample_trajectories(env, net.net, 4)
+    plain = build(env, "dag", seed=0, reference_likelihood=0.0)
+    plain.policy.load_state_dict(net.policy.state_dict())
+    with torch.no_grad():
+        base = float(plain._batch_loss([fresh, reference], reference))
+        with_term = float(net._batch_loss([fresh, reference], reference))
+        without_reference = float(net._batch_loss([fresh, reference]))
+        nll = -float(evaluate(net.net, reference, learned_pb=False).log_pf.mean())
+    assert nll > 0.0
+    assert with_term == pytest.approx(base + 3.0 * nll, rel=1e-5)
+    assert without_reference == pytest.approx(base, rel=1e-5)
+
+
+def test_reference_likelihood_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        build(_env(), "dag", reference_likelihood=-1.0)
