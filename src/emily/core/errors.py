@@ -11,3 +11,8 @@ class ConfigError(EmilyError):
 
 class InputError(EmilyError, ValueError):
     """Data handed to Emily is malformed; the message says what was wrong and what is expected."""
+
+
+class BusyError(EmilyError):
+    """A shared resource stayed taken past its wait limit; nothing was changed, so retrying is
+    safe (the API answers 503 with ``Retry-After`` rather than blaming the request)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
-from emily.core import EmilyError, InputError, ManualClock
+from emily.core import BusyError, InputError, ManualClock
 from emily.ops.flags import (
     DEFAULT_FLAGS,
     GFLOWNET_V2_FLAG,
@@ -222,7 +223,49 @@ def test_set_variant_waits_for_the_lock_and_names_it_when_it_gives_up(
     monkeypatch.setattr(_store, "LOCK_TIMEOUT_S", 0.2)
     path = tmp_path / "flags.yaml"
     store = FlagStore(path, check_interval_s=0.0)
-    with FileLock(lock_path(path)), pytest.raises(EmilyError, match=r"\.flags\.yaml\.lock"):
+    with FileLock(lock_path(path)), pytest.raises(BusyError, match=r"\.flags\.yaml\.lock"):
         store.set_variant("held", "on")  # another writer (here: this test) holds the lock
     assert not path.exists()
     assert store.set_variant("held", "on").default_variant == "on"  # released: it goes through
+
+
+def test_threads_of_one_process_queue_without_polling_the_file_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one thread writes, the others of its process wait on a blocking lock: only one
+    thread per process polls the file lock, so waiters do not starve the writer of the GIL."""
+    path = tmp_path / "flags.yaml"
+    inside, release = threading.Event(), threading.Event()
+    polling: list[str] = []
+    real_set = FlagStore._set_variant
+    real_acquire = FileLock.acquire
+
+    def slow_set(self: FlagStore, key: str, *args: object) -> object:
+        inside.set()
+        release.wait(timeout=30)
+        return real_set(self, key, *args)  # type: ignore[arg-type]
+
+    def counted_acquire(self: FileLock, *args: object, **kwargs: object) -> object:
+        polling.append(threading.current_thread().name)
+        return real_acquire(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FlagStore, "_set_variant", slow_set)
+    monkeypatch.setattr(FileLock, "acquire", counted_acquire)
+    stores = [FlagStore(path, check_interval_s=0.0) for _ in range(2)]  # two stores, one file
+    first = threading.Thread(target=stores[0].set_variant, args=("first", "on"), name="first")
+    first.start()
+    assert inside.wait(timeout=30)
+    waiters = [
+        threading.Thread(target=stores[i % 2].set_variant, args=(f"f{i}", "on"), name=f"w{i}")
+        for i in range(8)
+    ]
+    for waiter in waiters:
+        waiter.start()
+    try:
+        threading.Event().wait(0.5)  # time for the waiters to reach whatever lock they wait on
+        assert polling == ["first"]  # the waiters never touched the file lock while it was held
+    finally:
+        release.set()
+        for thread in [first, *waiters]:
+            thread.join(timeout=60)
+    assert set(stores[0].flags().flags) >= {"first", *(f"f{i}" for i in range(8))}

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from filelock import FileLock
 
 from emily.core import ManualClock
 from emily.core.settings import load_settings
 from emily.instinct import NumericFeature, ReflexMemory, StimulusEncoder, StimulusSchema
 from emily.nervous_system import AlphaOscillatoryAttention, Regulator, RegulatorConfig
+from emily.ops.flags import _store as flags_store
+from emily.ops.flags import lock_path
 from emily.runtime.api import ApiOptions, create_app, log_path
 from emily.runtime.loop import TriuneRuntime
 from emily.runtime.schema_store import HomeSchema, conform
@@ -154,6 +157,21 @@ def test_flags_are_read_and_set_through_the_flags_file(client: TestClient) -> No
     assert refused.status_code == 400
     assert "on or off" in refused.json()["detail"]
     assert "other" not in (load_settings().home / "flags.yaml").read_text()
+
+
+def test_a_flag_write_that_finds_the_lock_held_is_503_with_retry_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock timeout is "busy, try again", not a bad request: nothing was written."""
+    monkeypatch.setattr(flags_store, "LOCK_TIMEOUT_S", 0.2)
+    path = load_settings().home / "flags.yaml"
+    with FileLock(lock_path(path)):  # another writer holds the flags file
+        busy = client.put("/flags/held", json={"variant": "on"}, headers=AUTH)
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["Retry-After"] == "1"
+    assert "try again" in busy.json()["detail"]
+    assert "held" not in client.get("/flags", headers=AUTH).json()["flags"]
+    assert client.put("/flags/held", json={"variant": "on"}, headers=AUTH).status_code == 200
 
 
 def test_readiness_reports_each_check(runtime: TriuneRuntime) -> None:

@@ -13,6 +13,12 @@ was told "done". ``filelock`` takes an OS lock (``flock``) on ``.flags.yaml.lock
 file, which excludes other threads and other processes alike and is released by the kernel if
 its holder dies; the write itself stays a replace of a fully written temporary file, so a reader
 never sees half a file.
+
+Why a thread lock in front of it: ``filelock`` waits by polling, so forty API threads waiting on
+the file lock wake hundreds of times a second, each taking the GIL from the one thread that holds
+the lock and is trying to finish its write; on a loaded machine a waiter then ran past the lock's
+time limit. Threads of one process queue on a blocking ``threading.Lock`` per flags file, so at
+most one thread per process polls the file lock (against the other processes only).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +37,7 @@ import yaml
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from emily.core import Clock, EmilyError, InputError, system_clock
+from emily.core import BusyError, Clock, InputError, system_clock
 from emily.core.settings import EmilySettings, load_settings
 from emily.ops.flags._schema import DEFAULT_FLAGS, FlagsFile, FlagSpec
 
@@ -38,6 +45,15 @@ log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 60.0
 """How long ``set_variant`` waits for another writer before giving up (a write takes ms)."""
+
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(lock_file: Path) -> threading.Lock:
+    """The one in-process lock of a flags file, shared by every ``FlagStore`` on it."""
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(lock_file.absolute(), threading.Lock())
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -113,6 +129,7 @@ class FlagStore:
         self.last_error: str | None = None
         self._state = threading.Lock()  # reload's read-compare-update of the fields above
         self._writer = FileLock(lock_path(path), timeout=LOCK_TIMEOUT_S)
+        self._queue = _thread_lock(lock_path(path))
         self.reload()
 
     def reload(self) -> bool:
@@ -165,17 +182,29 @@ class FlagStore:
         Raises:
             InputError: The file on disk is malformed (fix it first: nothing is overwritten),
                 the variant is not declared, or the percentage is out of range.
-            EmilyError: Another writer held the lock for ``LOCK_TIMEOUT_S`` seconds.
+            BusyError: Other writers held the lock for ``LOCK_TIMEOUT_S`` seconds; nothing
+                was written.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Lock timeouts are the operating system's time, not the agent's: a ManualClock that
+        # never advances must not make a writer wait forever.
+        started = time.monotonic()
+        if not self._queue.acquire(timeout=LOCK_TIMEOUT_S):
+            raise self._busy()
         try:
-            with self._writer:  # held from the read to the replace: no other writer in between
+            left = max(0.0, LOCK_TIMEOUT_S - (time.monotonic() - started))
+            with self._writer.acquire(timeout=left):  # held from the read to the replace
                 return self._set_variant(key, variant, percent, enabled)
         except Timeout:
-            raise EmilyError(
-                f"another writer has held {self._writer.lock_file} for over {LOCK_TIMEOUT_S:g} "
-                "s: check for a hung `emily flags set` and try again"
-            ) from None
+            raise self._busy() from None
+        finally:
+            self._queue.release()
+
+    def _busy(self) -> BusyError:
+        return BusyError(
+            f"other writers have held {self._writer.lock_file} for over {LOCK_TIMEOUT_S:g} s; "
+            "nothing was written: try again, and check for a hung `emily flags set`"
+        )
 
     def _set_variant(
         self, key: str, variant: str, percent: float | None, enabled: bool | None

@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from emily import __version__
-from emily.core import Clock, EmilyError, InputError, SovereignModel
+from emily.core import BusyError, Clock, EmilyError, InputError, SovereignModel
 from emily.core.settings import EmilySettings
 from emily.ops.flags import FlagSpec, FlagStore, flags_path
 from emily.runtime.api.auth import BearerAuth, ensure_token
@@ -69,7 +69,11 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
     413: {"model": ErrorBody, "description": "The body is over the size limit."},
     422: {"model": ErrorBody, "description": "The request does not fit the schema."},
+    503: {"model": ErrorBody, "description": "Busy: nothing changed; retry after Retry-After s."},
 }
+
+BUSY_RETRY_AFTER_S = 1
+"""What a 503 for a busy resource tells the client to wait (``Retry-After``): a write takes ms."""
 _SHOWN_ERRORS = 10
 """A 422 names this many problems (pydantic reports every one) and counts the rest."""
 
@@ -170,6 +174,14 @@ def create_app(
     @app.exception_handler(EmilyError)
     async def _emily_error(request: Request, exc: EmilyError) -> JSONResponse:
         return JSONResponse({"detail": printable(str(exc))}, status_code=400)
+
+    @app.exception_handler(BusyError)
+    async def _busy(request: Request, exc: BusyError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": printable(str(exc))},
+            status_code=503,
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
