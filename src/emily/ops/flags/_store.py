@@ -29,7 +29,6 @@ import os
 import re
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -186,13 +185,14 @@ class FlagStore:
                 was written.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Lock timeouts are the operating system's time, not the agent's: a ManualClock that
+        # Lock waits are the operating system's time, not the agent's: a ManualClock that
         # never advances must not make a writer wait forever.
-        started = time.monotonic()
+        os_clock = system_clock()
+        started = os_clock.monotonic()
         if not self._queue.acquire(timeout=LOCK_TIMEOUT_S):
             raise self._busy()
         try:
-            left = max(0.0, LOCK_TIMEOUT_S - (time.monotonic() - started))
+            left = max(0.0, LOCK_TIMEOUT_S - (os_clock.monotonic() - started))
             with self._writer.acquire(timeout=left):  # held from the read to the replace
                 return self._set_variant(key, variant, percent, enabled)
         except Timeout:
