@@ -107,7 +107,7 @@ def _measure(runtime: Any, stimuli: list[Any], seconds: float) -> tuple[list[flo
     process0, thread0 = time.process_time(), time.thread_time()
     end = time.perf_counter() + seconds
     i = 0
-    while time.perf_counter() < end:
+    while not latencies or time.perf_counter() < end:  # one call at least, however starved
         stimulus = stimuli[i % len(stimuli)]
         t0 = time.perf_counter()
         runtime.handle(stimulus)

@@ -24,9 +24,10 @@ def test_console_overhead_benchmark_prints_its_figures_and_conditions_last() -> 
         [sys.executable, str(BENCHMARK), *args, "--viewers", "2", "--rate", "10"],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=600,
     )
+    assert result.returncode == 0, result.stderr[-4000:]  # the benchmark's own traceback
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for key in KEYS:
         assert isinstance(figures[key], float), key
