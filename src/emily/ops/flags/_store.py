@@ -127,8 +127,8 @@ class FlagStore:
         self._checked_at: float | None = None
         self.last_error: str | None = None
         self._state = threading.Lock()  # reload's read-compare-update of the fields above
-        self._writer = FileLock(lock_path(path), timeout=LOCK_TIMEOUT_S)
-        self._queue = _thread_lock(lock_path(path))
+        self._writer = FileLock(lock_path(path))  # its wait is given per acquire
+        self._queue = _thread_lock(Path(self._writer.lock_file))
         self.reload()
 
     def reload(self) -> bool:

@@ -74,6 +74,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 BUSY_RETRY_AFTER_S = 1
 """What a 503 for a busy resource tells the client to wait (``Retry-After``): a write takes ms."""
+
 _SHOWN_ERRORS = 10
 """A 422 names this many problems (pydantic reports every one) and counts the rest."""
 
