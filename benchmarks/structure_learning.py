@@ -116,7 +116,7 @@ FURTHER = 10_000
 WORKER_FIELDS = ("budget_cpu_s", "budget_wall_s", "draw_cpu_s", "draw_samples", "steps",
                  "variant", "acceptance_rate", "peak_rss_mb_before_eval", "correction",
                  "local_acceptance", "proposals", "rounds", "ess", "train_cpu_s",
-                 "correction_cpu_s", "polish_steps")  # fmt: skip
+                 "correction_cpu_s", "polish_steps", "overrides")  # fmt: skip
 
 
 def log(msg: str) -> None:
@@ -142,6 +142,21 @@ def adjacency_keys(adj: np.ndarray) -> np.ndarray:
     n, d, _ = adj.shape
     weights = np.left_shift(np.int64(1), np.arange(d * d, dtype=np.int64))
     return np.asarray(adj.reshape(n, d * d).astype(np.int64) @ weights, dtype=np.int64)
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` pairs of ``--ours-set`` as config overrides (VALUE as JSON, else text), so
+    a sweep can change any field of ours' variant without a flag per field."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--ours-set {item!r}: expected FIELD=VALUE, e.g. batch_size=64")
+        try:
+            overrides[name] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[name] = text
+    return overrides
 
 
 def vm_hwm_mb(pid: int | str = "self") -> float | None:
@@ -183,12 +198,15 @@ def ours_worker(
     overrides: dict[str, Any] = {"seed": args.seed}
     if args.ours_reference_likelihood is not None:
         overrides["reference_likelihood"] = args.ours_reference_likelihood
+    swept = parse_overrides(args.ours_set)
+    overrides.update(swept)
     net = GFlowNet(env, variant_config(variant, **overrides), clock=clock)
     mode = args.ours_correction
     share = 1.0 if mode in ("none", "polish") else args.ours_train_fraction
     w0, c0 = time.perf_counter(), clock.monotonic()
     summary = net.train(seconds=args.seconds * share, progress=False)
     out: dict[str, Any] = {"variant": variant, "correction": mode, "steps": summary.steps}
+    out["overrides"] = swept
     out.update(trajectories=summary.trajectories, train_cpu_s=summary.seconds)
     left = max(0.0, args.seconds - (clock.monotonic() - c0))
     if mode == "mh":
@@ -474,6 +492,7 @@ def evaluate(inst: Instance, args: argparse.Namespace, tmp: Path) -> list[dict[s
     def ours_cmd(method: str, out: Path) -> list[str]:
         likelihood = args.ours_reference_likelihood
         extra = [] if likelihood is None else ["--ours-reference-likelihood", str(likelihood)]
+        extra += [f"--ours-set={item}" for item in args.ours_set]
         return [sys.executable, str(HERE), "--worker", method, "--data", str(inst.data),
                 "--score", inst.score, "--seconds", str(inst.budget), "--samples",
                 str(args.samples), "--seed", str(inst.seed), "--out", str(out),
@@ -744,6 +763,14 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--ours-chains", type=int, default=4, help="GFlowNet-MH chains")
     p.add_argument(
+        "--ours-set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one GFlowNetConfig field of ours' variant (repeatable; VALUE read as "
+        "JSON, else as text), e.g. --ours-set batch_size=64",
+    )
+    p.add_argument(
         "--ours-reference-likelihood",
         type=float,
         default=None,
@@ -799,6 +826,15 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    if args.ours_set:  # refuse a misspelt field before any instance runs
+        from pydantic import ValidationError
+
+        from emily.cognition.registry import variant_config
+
+        try:
+            variant_config("dag", **parse_overrides(args.ours_set))
+        except ValidationError as err:
+            raise SystemExit(f"--ours-set: {err}") from None
     load_before = os.getloadavg()
     peers = any(m in args.methods for m in ("ges", "pc", "torchgfn")) or not args.no_discrete
     peer_versions: dict[str, Any] = {}
@@ -853,6 +889,7 @@ def main() -> None:
         "ours_burn_in_fraction": args.ours_burn_in_fraction,
         "ours_polish_steps": args.ours_polish_steps,
         "ours_reference_likelihood": args.ours_reference_likelihood,
+        "ours_overrides": parse_overrides(args.ours_set),
         "threads": 1,
         "jobs": args.jobs,
         "elapsed_wall_s": time.perf_counter() - w0,

@@ -71,6 +71,7 @@ class GFlowNetConfig(SovereignModel):
     reference: Literal["none", "mcmc"] = "none"
     reference_chains: int = Field(default=4, ge=1)
     reference_rounds: int = Field(default=2, ge=1)  # graphs per chain added at every step
+    reference_burn_in: int = Field(default=20, ge=0)  # sweeps per chain before the first graph
     reference_fraction: float = Field(default=0.75, ge=0, lt=1)
     reference_capacity: int = Field(default=2000, ge=1)
     # Weight of the reference paths' negative log-likelihood under the policy, added to the
@@ -560,5 +561,6 @@ def _default_reference(env: Environment, cfg: GFlowNetConfig) -> ReferenceSource
         getattr(env, "max_parents", None),
         chains=cfg.reference_chains,
         rounds=cfg.reference_rounds,
+        burn_in_sweeps=cfg.reference_burn_in,
         seed=cfg.seed,
     )

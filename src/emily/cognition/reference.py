@@ -9,8 +9,10 @@ one edge at a time, and the graphs it visits, fed into the replay buffer and rep
 random edge orders (draws of the uniform backward policy), show the GFlowNet the trajectories
 it must balance. The sampler that results is still the GFlowNet's own policy, its proportions
 set by the rewards through trajectory balance, not by MCMC visit counts; what MCMC contributes
-is coverage (unless ``reference_likelihood`` is set, opt-in: then the reference paths' likelihood
-is raised too, and the chains' visit counts shape the proportions as well; ADR 0015).
+is coverage, and, where ``reference_likelihood`` is set (the ``dag`` variant sets it), a pull
+towards the chains' visit counts as well: the reference paths' likelihood is raised beside the
+balance residual (ADR 0015). Either way the policy is only as close to the posterior as the
+chains are mixed, which is why they walk several rounds per training step.
 Any object with ``draw() -> (adjacency [m, d, d] bool, log_score [m])`` can serve.
 """
 
@@ -21,7 +23,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from emily.cognition.mcmc import StructureMCMC
+from emily.cognition.mcmc import BURN_IN_SWEEPS, StructureMCMC
 from emily.cognition.replay import shuffle_moves
 from emily.cognition.scores import DecomposableScore
 from emily.core.errors import InputError
@@ -45,14 +47,20 @@ class MCMCReference:
         *,
         chains: int = 4,
         rounds: int = 2,
+        burn_in_sweeps: int = BURN_IN_SWEEPS,
         seed: int = 0,
     ) -> None:
+        if burn_in_sweeps < 0:
+            raise InputError(f"burn_in_sweeps must be >= 0, got {burn_in_sweeps}")
         self.mcmc = StructureMCMC(score, max_parents, chains=chains, seed=seed)
         self.per_draw = chains * rounds
+        self._burn_in = burn_in_sweeps * self.mcmc.d * (self.mcmc.d - 1)
 
     def draw(self) -> tuple[np.ndarray, np.ndarray]:
-        """The chains' next ``chains x rounds`` graphs (the first call burns in)."""
-        out = self.mcmc.sample(self.per_draw)
+        """The chains' next ``chains x rounds`` graphs (the first call burns in ``burn_in_sweeps``
+        sweeps per chain: the first reference graphs are what the policy learns from first)."""
+        burn_in, self._burn_in = self._burn_in, 0
+        out = self.mcmc.sample(self.per_draw, burn_in=burn_in)
         return out.adjacency, out.log_score
 
 

@@ -73,6 +73,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "lr": 3e-4,
         "learned_pb": False,
         "reference": "mcmc",
+        # Eight graphs per chain per step (four sweeps of MC3): the policy can only be as close
+        # to the posterior as its reference is mixed, and the chains cost little beside a step.
+        "reference_rounds": 8,
+        # The reference paths' likelihood beside the balance residual (ADR 0015, 2026-11-27).
+        "reference_likelihood": 100.0,
         "grad_clip": 10.0,
         "reference_fraction": 0.75,
         "batch_size": 32,

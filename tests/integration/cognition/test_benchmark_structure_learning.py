@@ -34,7 +34,8 @@ def figures() -> dict[str, Any]:
     # --quick with budgets cut further: this checks the figures' shape, not their values, and
     # every method still trains and draws (its CPU then goes mostly to starting its process).
     cmd = [sys.executable, str(BENCHMARK), "--quick", "--json", "--seconds-d5", "1",
-           "--seconds-d20", "1.5", "--seconds-discrete", "1", "--samples", "150"]  # fmt: skip
+           "--seconds-d20", "1.5", "--seconds-discrete", "1", "--samples", "150",
+           "--ours-set", "reference_rounds=3"]  # fmt: skip
     if not PEERS_READY:
         cmd.append("--no-peers")
     result = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1200)
@@ -115,3 +116,22 @@ def test_spreads_and_goal_verdicts_follow_from_the_instances(figures: dict[str, 
     assert goals["d20_auroc_ge_mcmc"] == auroc_ok
     draw = figures["draw_10k_cpu_s"]["d20"]
     assert goals["d20_draw_10k_faster_than_mcmc"] == (draw["ours"] < draw["mcmc"])
+
+
+def test_ours_set_reaches_every_ours_worker(figures: dict[str, Any]) -> None:
+    assert figures["conditions"]["ours_overrides"] == {"reference_rounds": 3}
+    ours = rows(figures, method="ours")
+    assert ours
+    for r in ours:
+        assert r["overrides"] == {"reference_rounds": 3}, r
+
+
+def test_a_misspelt_ours_set_field_is_refused_before_anything_runs() -> None:
+    cmd = [sys.executable, str(BENCHMARK), "--quick", "--no-peers", "--ours-set", "batchsize=8"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode != 0
+    assert "--ours-set" in result.stderr
+    assert "batchsize" in result.stderr
+    assert "GFlowNetConfig" in result.stderr  # checked against the config, not just parsed
+    assert "Traceback" not in result.stderr
+    assert "seeds" not in result.stderr  # refused before the run's first log line

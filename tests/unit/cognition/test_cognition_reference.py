@@ -60,7 +60,7 @@ def test_default_dag_variant_trains_from_mcmc_reference() -> None:
     assert net.reference is not None
     assert net.reference_buffer is not None
     net.train(steps=3, progress=False)
-    assert len(net.reference_buffer) == 3 * 8  # four chains, two rounds per step
+    assert len(net.reference_buffer) == 3 * 32  # four chains, eight rounds per step
     assert net.generate(5).keys.numel() == 5
 
 
@@ -122,3 +122,37 @@ def test_reference_likelihood_adds_the_reference_paths_mean_negative_log_likelih
 def test_reference_likelihood_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         build(_env(), "dag", reference_likelihood=-1.0)
+
+
+def test_reference_burn_in_runs_its_sweeps_before_the_first_graph_only() -> None:
+    """``burn_in_sweeps`` sweeps of ``d (d - 1)`` steps per chain precede the first graphs;
+    later draws only advance the chains by their thinning."""
+    env, d, chains = _env(), 5, 2
+    short = MCMCReference(env.score, chains=chains, rounds=1, burn_in_sweeps=0, seed=1)
+    long = MCMCReference(env.score, chains=chains, rounds=1, burn_in_sweeps=30, seed=1)
+    short.draw()
+    long.draw()
+    assert long.mcmc.steps - short.mcmc.steps == 30 * d * (d - 1) * chains
+    before = (short.mcmc.steps, long.mcmc.steps)
+    short.draw()
+    long.draw()
+    assert long.mcmc.steps - before[1] == short.mcmc.steps - before[0] > 0
+
+
+def test_the_gflownet_hands_its_reference_burn_in_to_the_chains() -> None:
+    net = build(_env(), "dag", seed=0, reference_burn_in=7)
+    reference = net.reference
+    assert isinstance(reference, MCMCReference)
+    reference.draw()
+    first = reference.mcmc.steps
+    plain = build(_env(), "dag", seed=0, reference_burn_in=0).reference
+    assert isinstance(plain, MCMCReference)
+    plain.draw()
+    assert first - plain.mcmc.steps == 7 * 5 * 4 * plain.mcmc.n_chains
+
+
+def test_reference_burn_in_must_not_be_negative() -> None:
+    with pytest.raises(InputError, match="burn_in_sweeps"):
+        MCMCReference(_env().score, burn_in_sweeps=-1)
+    with pytest.raises(ValueError, match="reference_burn_in"):
+        build(_env(), "dag", reference_burn_in=-1)
