@@ -826,13 +826,14 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    if args.ours_set:  # refuse a misspelt field before any instance runs
+    ours_overrides = parse_overrides(args.ours_set)
+    if ours_overrides:  # refuse a misspelt field before any instance runs
         from pydantic import ValidationError
 
         from emily.cognition.registry import variant_config
 
         try:
-            variant_config("dag", **parse_overrides(args.ours_set))
+            variant_config("dag", **ours_overrides)
         except ValidationError as err:
             raise SystemExit(f"--ours-set: {err}") from None
     load_before = os.getloadavg()
@@ -889,7 +890,7 @@ def main() -> None:
         "ours_burn_in_fraction": args.ours_burn_in_fraction,
         "ours_polish_steps": args.ours_polish_steps,
         "ours_reference_likelihood": args.ours_reference_likelihood,
-        "ours_overrides": parse_overrides(args.ours_set),
+        "ours_overrides": ours_overrides,
         "threads": 1,
         "jobs": args.jobs,
         "elapsed_wall_s": time.perf_counter() - w0,
