@@ -57,10 +57,11 @@ def materialize(
     from emily.ops.features import FeastRunner, feature_store_config
 
     config = feature_store_config(project=project, source=source)
-    runner = FeastRunner(config)
-    applied = runner.apply()
     until = _time(end, "--end") or system_clock().now()
-    result = runner.materialize(until, _time(start, "--start"))
+    since = _time(start, "--start")
+    with FeastRunner(config) as runner:  # one Feast process for both calls
+        applied = runner.apply()
+        result = runner.materialize(until, since)
     summary = {**applied, **result, "online_store": config.online, "project": project}
     if as_json:
         typer.echo(json.dumps(summary))
@@ -85,7 +86,8 @@ def get(
 
     config = feature_store_config(project=project)
     if via_feast:
-        columns = FeastRunner(config).get(episode_ids)
+        with FeastRunner(config) as runner:
+            columns = runner.get(episode_ids)
         rows = [{name: columns[name][i] for name in FEATURE_NAMES} for i in range(len(episode_ids))]
     else:
         with OnlineFeatures(config) as features:
@@ -129,16 +131,16 @@ def status(
     )
 
     config = feature_store_config(project=project)
-    runner = FeastRunner(config)
-    report: dict[str, object] = runner.status()
-    if latency:
-        ids = episode or ["ep_000000"]
-        with OnlineFeatures(config) as features:
-            direct = measure_lookups(features, ids, calls)
-        report["latency_us"] = {
-            "direct": direct.model_dump(),
-            "feast": {"path": "feast-get_online_features", **runner.bench(ids, calls)},
-        }
+    with FeastRunner(config) as runner:  # one Feast process for status and bench
+        report: dict[str, object] = runner.status()
+        if latency:
+            ids = episode or ["ep_000000"]
+            with OnlineFeatures(config) as features:
+                direct = measure_lookups(features, ids, calls)
+            report["latency_us"] = {
+                "direct": direct.model_dump(),
+                "feast": {"path": "feast-get_online_features", **runner.bench(ids, calls)},
+            }
     if as_json:
         typer.echo(json.dumps(report))
         return

@@ -26,6 +26,7 @@ from emily.ops.features import (
     FEATURE_NAMES,
     FeastRunner,
     FeatureRow,
+    FeatureStoreConfig,
     FeatureStreamWriter,
     OnlineFeatures,
     feature_store_config,
@@ -127,10 +128,32 @@ def test_materialize_then_lookups_agree_with_feast(source: Path) -> None:
 def test_bus_stream_lands_where_feast_reads(source: Path) -> None:
     project = f"t_{uuid.uuid4().hex[:10]}"
     config = feature_store_config(project=project, source=source)
-    runner = FeastRunner(config)
-    runner.apply()
-    runner.materialize(datetime.fromisoformat(END), datetime.fromisoformat(START))
+    with FeastRunner(config) as runner:  # one Feast process for the whole test
+        runner.apply()
+        runner.materialize(datetime.fromisoformat(END), datetime.fromisoformat(START))
+        feast_pid = runner.pid
+        live = _stream_live_rows(config)
 
+        columns = runner.get([r.episode_id for r in live])  # Feast reads what the stream wrote
+        with OnlineFeatures(config) as features:
+            ours = features.get([r.episode_id for r in live])
+        for i, row in enumerate(live):
+            for name in FEATURE_NAMES:
+                assert columns[name][i] == pytest.approx(getattr(row, name))
+                assert ours[i][name] == pytest.approx(getattr(row, name))
+
+        # Feast's own write path and ours agree: write through Feast, read directly.
+        runner.write([{"episode_id": "ep_feast_w", "event_timestamp": END, "alpha_power": 2.0,
+                       "alpha_phase": 1.0, "attention_score": 0.5}])  # fmt: skip
+        assert runner.pid == feast_pid  # every call above went to the one process
+    assert runner.pid is None
+    with OnlineFeatures(config) as features:
+        got = features.get(["ep_feast_w"])[0]
+    assert got == {"alpha_power": 2.0, "alpha_phase": 1.0, "attention_score": 0.5}
+
+
+def _stream_live_rows(config: FeatureStoreConfig) -> list[FeatureRow]:
+    """Publish three rows on a Zenoh bus and wait until the stream writer stored them."""
     endpoint = free_endpoint()
     live = [
         FeatureRow(
@@ -153,17 +176,4 @@ def test_bus_stream_lands_where_feast_reads(source: Path) -> None:
         for row in live:
             publish_features(producer, row)
         assert _wait_for(lambda: writer.stats.written == len(live))
-        ours = features.get([r.episode_id for r in live])
-
-    columns = runner.get([r.episode_id for r in live])  # Feast reads what the stream wrote
-    for i, row in enumerate(live):
-        for name in FEATURE_NAMES:
-            assert columns[name][i] == pytest.approx(getattr(row, name))
-            assert ours[i][name] == pytest.approx(getattr(row, name))
-
-    # Feast's own write path and ours agree: write through Feast, read directly.
-    runner.write([{"episode_id": "ep_feast_w", "event_timestamp": END, "alpha_power": 2.0,
-                   "alpha_phase": 1.0, "attention_score": 0.5}])  # fmt: skip
-    with OnlineFeatures(config) as features:
-        got = features.get(["ep_feast_w"])[0]
-    assert got == {"alpha_power": 2.0, "alpha_phase": 1.0, "attention_score": 0.5}
+    return live

@@ -248,3 +248,12 @@ def test_latency_report_on_manual_clock(config: FeatureStoreConfig) -> None:
         assert report.p50_us == 0.0  # a manual clock does not move during a lookup
         with pytest.raises(InputError, match="calls"):
             measure_lookups(features, [], calls=1)
+
+
+def test_feast_failure_messages_name_the_command() -> None:
+    from emily.ops.features._feast import _describe
+
+    error = {"type": "ValueError", "message": "bad", "traceback": "  File x\nValueError: bad"}
+    assert _describe("get", error) == "feast get failed (ValueError):\n  File x\nValueError: bad"
+    assert _describe("get", {"type": "KeyError", "message": "'end'"}).endswith("KeyError: 'end'")
+    assert "gave no reason" in _describe("status", None)

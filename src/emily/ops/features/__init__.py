@@ -1,6 +1,7 @@
 """The feature store: Feast definitions, materialisation, online lookups and the live stream.
 
-Feast runs in its own environment (``.venv-feast``, ADR 0010) through ``FeastRunner``; the
+Feast runs in its own environment (``.venv-feast``, ADR 0010) through ``FeastRunner``, which
+keeps one Feast process for all its calls (``with FeastRunner(config) as feast:``); the
 runtime reads and the bus stream writes the online store directly (``OnlineFeatures``,
 ``FeatureStreamWriter``) in the layout Feast uses, so both sides see the same rows.
 
