@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 began=$(date +%s)
 bin=${EMILY_VENV:-.venv}/bin
 export PATH="$PWD/$bin:$PATH" MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Let Python cache bytecode. Where the environment sets PYTHONDONTWRITEBYTECODE (this machine's
+# does) and the venv was installed without compiling (uv's default), every child process (each
+# CLI call, DVC stage, server, benchmark worker) compiled torch, MLflow and pandas from source
+# again: importing the three took 7 CPU s instead of 3 (benchmarks/bytecode_cache.py).
+unset PYTHONDONTWRITEBYTECODE
 
 step() { printf '\n== %s (at %s s)\n' "$*" "$(($(date +%s) - ${EMILY_TEST_STARTED:-$began}))" >&2; }
 

@@ -31,6 +31,13 @@ os.environ.update(
 # another test imported it first, and the 20 s default fails ingests on a loaded machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
+# Bytecode caches on, for this process and its children, when pytest is run directly (the
+# README's command unsets it in scripts/test.sh): under PYTHONDONTWRITEBYTECODE every CLI call,
+# DVC stage and server the suite starts compiled torch, MLflow and pandas again
+# (benchmarks/bytecode_cache.py).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 LAYERS = ("unit", "property", "integration", "contract", "e2e", "chaos", "browser")
 
 
