@@ -2,7 +2,8 @@
 
 Checks the lineage contract of issue 9: a first repro runs prepare -> train -> evaluate; a
 parameter change re-runs only the stages that depend on it; outputs push to the default local
-remote and pull back after the cache and workspace copies are gone.
+remote and pull back after the cache and workspace copies are gone; every ``emily`` module a
+stage loads while ``dvc repro`` runs it lies under one of that stage's ``dvc.yaml`` deps.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -48,22 +49,44 @@ def project(tmp_path: Path) -> Path:
     return _make_project(tmp_path / "repo")
 
 
+class FirstRepro(NamedTuple):
+    root: Path
+    output: str
+    """What ``dvc repro`` printed."""
+    probed: Path
+    """The probe's records of the modules each stage's process loaded (:data:`_PROBE`)."""
+    home: Path
+    """The EMILY_HOME its train stage tracked into (MLflow's database, made once)."""
+
+
 @pytest.fixture(scope="module")
-def first_repro(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A project after its first ``dvc repro``, and what that repro printed: made once, since
-    every stage starts torch and MLflow (tests work on copies, :func:`reproduced`)."""
+def first_repro(tmp_path_factory: pytest.TempPathFactory) -> FirstRepro:
+    """A project after its first ``dvc repro``: made once, since every stage starts torch and
+    MLflow (tests work on copies, :func:`reproduced`). Its stages run with a probe
+    (:data:`_PROBE`) that records the modules each one loaded, for
+    :func:`test_stages_depend_on_the_code_they_run`."""
     root = _make_project(tmp_path_factory.mktemp("first-repro") / "repo")
-    return root, _dvc(root, "repro")
+    home = tmp_path_factory.mktemp("emily-home")
+    probe = tmp_path_factory.mktemp("probe")
+    (probe / "sitecustomize.py").write_text(_PROBE)
+    (probe / "records").mkdir()
+    path = os.pathsep.join(filter(None, [str(probe), os.environ.get("PYTHONPATH")]))
+    env = {"EMILY_HOME": str(home), "PYTHONPATH": path, "EMILY_TEST_PROBE": str(probe / "records")}
+    output = _dvc(root, "repro", env=env)
+    return FirstRepro(root, output, probe / "records", home)
 
 
 @pytest.fixture
-def reproduced(first_repro: tuple[Path, str], tmp_path: Path) -> tuple[Path, str]:
+def reproduced(
+    first_repro: FirstRepro, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, str]:
     """A copy of the reproduced project (its git repo, DVC cache and outputs; not DVC's own
-    ``.dvc/tmp`` state, keyed by the original files' inodes), and the first repro's output."""
-    original, output = first_repro
+    ``.dvc/tmp`` state, keyed by the original files' inodes), and the first repro's output.
+    Its stages track into the first repro's EMILY_HOME (no second MLflow database to create)."""
     root = tmp_path / "repo"
-    shutil.copytree(original, root, symlinks=True, ignore=_dvc_state)
-    return root, output
+    shutil.copytree(first_repro.root, root, symlinks=True, ignore=_dvc_state)
+    monkeypatch.setenv("EMILY_HOME", str(first_repro.home))
+    return root, first_repro.output
 
 
 def _dvc_state(folder: str, _names: list[str]) -> list[str]:
@@ -90,11 +113,12 @@ def _make_project(root: Path) -> Path:
     return root
 
 
-def _dvc(root: Path, *args: str) -> str:
+def _dvc(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     env = {
         **os.environ,
         "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
+        **(env or {}),
     }
     proc = subprocess.run(
         [str(_dvc_bin()), *args], cwd=root, env=env, capture_output=True, text=True, check=False
@@ -180,8 +204,9 @@ def test_changing_a_loss_marks_train_stale(project: Path) -> None:
     assert _stale(project) == set()
 
     loss.write_text(loss.read_text() + "\n# a changed objective\n")
-    assert {"train", "evaluate"} <= _stale(project)
-    assert "prepare" not in _stale(project), _dvc(project, "status")
+    stale = _stale(project)
+    assert {"train", "evaluate"} <= stale
+    assert "prepare" not in stale, stale
 
 
 def _stage_module(stage: str) -> str:
@@ -191,25 +216,37 @@ def _stage_module(stage: str) -> str:
     return words[2]
 
 
-_LOADED = """
-import importlib.util, runpy, sys
-sys.argv = [sys.argv[1]]
-try:
-    runpy.run_module(sys.argv[0], run_name="__main__")
-finally:
-    print("LOADED", importlib.util.find_spec(sys.argv[0]).origin)  # __main__ is gone by now
-    for module in list(sys.modules.values()):
-        print("LOADED", getattr(module, "__file__", None) or "")
+_PROBE = """
+import atexit, os, sys
+
+def _record():  # registered first, so it runs last: imports made by other exit hooks count
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)  # `python -m MODULE` only
+    if spec is None:
+        return
+    records = os.environ["EMILY_TEST_PROBE"]
+    with open(os.path.join(records, f"{spec.name} {os.getpid()}"), "w") as out:
+        for module in list(sys.modules.values()):
+            print(getattr(module, "__file__", None) or "", file=out)
+
+atexit.register(_record)
 """
+"""``sitecustomize`` on the first repro's PYTHONPATH: every ``python -m MODULE`` process that DVC
+starts writes, as it exits, the files of all the modules it loaded to ``MODULE PID``."""
 
 
-def test_stages_depend_on_the_code_they_run(project: Path) -> None:
-    """Run each stage as DVC would (in order: each feeds the next) and check that every
-    ``emily`` file it loaded, imports made while it ran included, lies under one of its
-    ``dvc.yaml`` deps."""
+def _loaded(records: Path, stage: str) -> list[Path]:
+    """The files of the modules ``stage``'s process loaded, from the probe's one record of it."""
+    runs = sorted(records.glob(f"{_stage_module(stage)} *"))
+    assert len(runs) == 1, f"stage {stage}: expected one probed run, found {runs}"
+    return [Path(line).resolve() for line in runs[0].read_text().splitlines() if line]
+
+
+def test_stages_depend_on_the_code_they_run(first_repro: FirstRepro) -> None:
+    """Every ``emily`` file a stage loaded while the first ``dvc repro`` ran it (imports made
+    while it ran included) lies under one of its ``dvc.yaml`` deps."""
     src = (REPO / "src").resolve()
     for stage in STAGES:
-        loaded = _run_stage(project, stage)
+        loaded = _loaded(first_repro.probed, stage)
         ours = sorted(
             path.relative_to(src.parent).as_posix() for path in loaded if path.is_relative_to(src)
         )
@@ -217,18 +254,3 @@ def test_stages_depend_on_the_code_they_run(project: Path) -> None:
         deps = _code_deps(stage)
         uncovered = [p for p in ours if not any(p == d or p.startswith(d + "/") for d in deps)]
         assert not uncovered, f"stage {stage} runs code dvc.yaml does not list: {uncovered}"
-
-
-def _run_stage(root: Path, stage: str) -> list[Path]:
-    """Run ``stage``'s module in a fresh interpreter; return the files of every module loaded."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _LOADED, _stage_module(stage)],
-        cwd=root,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert proc.returncode == 0, f"stage {stage} failed:\n{proc.stdout[-2000:]}{proc.stderr}"
-    return [Path(line[7:]).resolve() for line in proc.stdout.splitlines() if line[7:]]
