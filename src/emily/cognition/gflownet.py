@@ -162,13 +162,8 @@ class GFlowNet:
         self.policy.to(self.device)
         self.net = cast(PolicyNet, self.policy)
         self.log_z = torch.nn.Parameter(torch.tensor(cfg.init_log_z, device=self.device))
-        self.optimizer = torch.optim.Adam(
-            [
-                {"params": list(self.policy.parameters()), "lr": cfg.lr},
-                {"params": [self.log_z], "lr": cfg.lr_log_z},
-            ],
-            foreach=True,
-        )
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._optimizer_state: dict[str, Any] | None = None  # a checkpoint's, until first use
         self.replay = (
             ReplayBuffer(cfg.replay_capacity, env.max_steps + 1, seed=cfg.seed)
             if cfg.replay_capacity > 0
@@ -186,6 +181,28 @@ class GFlowNet:
         self._exact: ExactEvaluator | None = None
 
     # --- training -----------------------------------------------------------------------------
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """Adam over the policy and log Z, built on first use (with a loaded checkpoint's state).
+
+        Why lazily: building a torch optimiser imports torch's compiler stack (about 800
+        modules, 1 CPU s), which a process that only samples from a loaded model (``emily
+        sample``, the runtime's sampler, a served model) never needs.
+        """
+        if self._optimizer is None:
+            cfg = self.config
+            self._optimizer = torch.optim.Adam(
+                [
+                    {"params": list(self.policy.parameters()), "lr": cfg.lr},
+                    {"params": [self.log_z], "lr": cfg.lr_log_z},
+                ],
+                foreach=True,
+            )
+            if self._optimizer_state is not None:
+                self._optimizer.load_state_dict(self._optimizer_state)
+                self._optimizer_state = None
+        return self._optimizer
+
     def _epsilon(self) -> float:
         cfg = self.config
         if cfg.epsilon_final is None or cfg.epsilon_decay_steps == 0:
@@ -483,7 +500,11 @@ class GFlowNet:
                 "env": self.env.spec(),
                 "policy": self.policy.state_dict(),
                 "log_z": self.log_z.detach().cpu(),
-                "optimizer": self.optimizer.state_dict(),
+                "optimizer": (
+                    self._optimizer_state
+                    if self._optimizer is None and self._optimizer_state is not None
+                    else self.optimizer.state_dict()
+                ),
                 "step": self.step_count,
                 "trajectories": self.trajectory_count,
             },
@@ -506,7 +527,7 @@ class GFlowNet:
         net.policy.load_state_dict(blob["policy"])
         with torch.no_grad():
             net.log_z.copy_(blob["log_z"].to(net.device))
-        net.optimizer.load_state_dict(blob["optimizer"])
+        net._optimizer_state = blob["optimizer"]  # applied when training resumes
         net.step_count, net.trajectory_count = int(blob["step"]), int(blob["trajectories"])
         return net
 
