@@ -102,7 +102,9 @@ def test_ingest_on_full_disk_is_not_retried_and_resumes(
     first.write_text(
         "".join(json.dumps({"id": f"f{i}", "text": f"f {i}"}) + "\n" for i in range(50))
     )
-    rows = [{"id": f"s{i}", "text": f"second {i} " * 30, "values": [i, 1]} for i in range(300)]
+    # short texts: the disk is full to the last byte, so any write fails; a long text would
+    # only make the sentence model's share of each attempt (embedded before the write) larger
+    rows = [{"id": f"s{i}", "text": f"second {i}", "values": [i, 1]} for i in range(300)]
     second.write_text("".join(json.dumps(r) + "\n" for r in rows))
     clock = ManualClock(T0)
     assert etl_module.run_ingest(first, settings, clock)["records"] == 50

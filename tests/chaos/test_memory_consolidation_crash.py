@@ -68,7 +68,10 @@ def _run_child(env: dict[str, str], kill_after: float | None) -> int:
     """Run one child; with ``kill_after``, SIGKILL it that long after it first makes progress.
 
     Waiting for progress (episodes newly marked consolidated in this process) puts the kill
-    inside the workflow's steps rather than in interpreter start-up.
+    inside the workflow's steps rather than in interpreter start-up. A resumed run reports the
+    steps recorded before the last kill at once, in its first progress line: progress counts
+    only past that figure (else every round after the first would be killed at the same point,
+    as recovery starts, before it consolidated anything).
     """
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, "10"],
@@ -82,8 +85,14 @@ def _run_child(env: dict[str, str], kill_after: float | None) -> int:
         out, _ = proc.communicate(timeout=240)
         assert "done" in out, out
         return proc.returncode
+    recorded: int | None = None  # episodes the first progress line reports: earlier rounds'
     for line in proc.stdout:
-        if line.startswith("progress") and int(line.split()[1]) > 0:
+        if not line.startswith("progress"):
+            continue
+        done = int(line.split()[1])
+        if recorded is None:
+            recorded = done
+        elif done > recorded:
             break
     try:
         proc.wait(timeout=kill_after)
