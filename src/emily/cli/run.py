@@ -244,21 +244,22 @@ def run(
 def _start(view: RunView, clock: Clock, console: Console, options: _Options) -> None:
     """Settings and the bus session of a run, then the run (``_run``).
 
-    Cognition's sampler process is started first of all, so that its imports overlap this
-    process's own (``cognition_worker.prestart``): the first hypotheses then come seconds after
-    the first misses instead of after the stream ended.
+    Cognition's sampler process is started as soon as the run is known to go ahead, so that
+    its imports overlap this process's own (``cognition_worker.prestart``): the first
+    hypotheses then come seconds after the first misses instead of after the stream ended.
+    Not before: bad settings or a bad file are refused first, in a second, without a process
+    importing PyTorch for seconds that the refusal then waits for (``_prestart``).
     """
-    from emily.runtime import discard_prestarted, prestart
+    from emily.runtime import discard_prestarted
 
-    if options.cognition:
-        with view.step("starting cognition's sampler process (it loads in the background)"):
-            prestart()
     session = None
     try:
         with view.step("loading settings"):
             from emily.core.settings import load_settings
 
             settings = load_settings()
+        if not _checks_a_file(options):  # a file's check comes first (``_run_checked``)
+            _prestart(view, options)
         if options.publish or options.bus_in:
             with view.step(f"opening the Zenoh bus at {settings.zenoh_endpoint}"):
                 from emily.runtime import ZenohBus
@@ -269,6 +270,20 @@ def _start(view: RunView, clock: Clock, console: Console, options: _Options) -> 
         discard_prestarted()  # a run without cognition's features left it
         if session is not None:
             session.close()
+
+
+def _checks_a_file(options: _Options) -> bool:
+    """Whether the run reads a file, checked whole before the run starts (``read_file``)."""
+    return options.replay and options.source is not None
+
+
+def _prestart(view: RunView, options: _Options) -> None:
+    """Start cognition's sampler process (it imports in the background) if the run uses it."""
+    if options.cognition:
+        from emily.runtime import prestart
+
+        with view.step("starting cognition's sampler process (it loads in the background)"):
+            prestart()
 
 
 @dataclass(frozen=True)
@@ -414,6 +429,8 @@ def _run_checked(
 
         stats = ConformStats()
         given = _input(settings, options, incoming, policy, stats, clock, console)
+    if _checks_a_file(options):  # the file passed: now the run goes ahead
+        _prestart(view, options)
     with view.step("loading the engines (NumPy, PyTorch, LanceDB)"):
         from emily.runtime import (
             AnswerTally,
