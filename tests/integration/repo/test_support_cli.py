@@ -78,6 +78,11 @@ def test_the_forked_command_waits_for_its_threads_without_the_hook(
         time.sleep(0.3)
         finished.set()
 
-    threading.Thread(target=writer, daemon=False).start()
+    thread = threading.Thread(target=writer, daemon=False)
+    # Only this test's thread is seen: this runs in the test worker, where a thread another test
+    # left running (a server's, a store's) would be joined too and hang the worker.
+    seen = [threading.main_thread(), thread]
+    monkeypatch.setattr(threading, "enumerate", lambda: list(seen))
+    thread.start()
     _join_threads_as_at_exit()
     assert finished.is_set()
