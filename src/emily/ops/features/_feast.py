@@ -33,10 +33,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 from emily.core import EmilyError, InputError
+from emily.core.closing import Closing
 from emily.ops.features._config import FeatureStoreConfig, render_repo
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def _stop(popen: subprocess.Popen[str], threads: list[threading.Thread], wait_s:
             stream.close()
 
 
-class FeastRunner:
+class FeastRunner(Closing):
     """Feast commands for one feature store configuration, through one runner process.
 
     Not started until the first call; use it as a context manager (or call ``close()``) so
@@ -157,17 +157,6 @@ class FeastRunner:
         self._process: _Process | None = None
         self._lock = threading.Lock()
         self._next_id = 0
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def pid(self) -> int | None:
