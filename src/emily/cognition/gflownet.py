@@ -500,11 +500,7 @@ class GFlowNet:
                 "env": self.env.spec(),
                 "policy": self.policy.state_dict(),
                 "log_z": self.log_z.detach().cpu(),
-                "optimizer": (
-                    self._optimizer_state
-                    if self._optimizer is None and self._optimizer_state is not None
-                    else self.optimizer.state_dict()
-                ),
+                "optimizer": self._optimizer_state or self.optimizer.state_dict(),
                 "step": self.step_count,
                 "trajectories": self.trajectory_count,
             },
