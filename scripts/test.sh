@@ -21,6 +21,7 @@ started=${EMILY_TEST_STARTED:-$(date +%s)}
 record() {
   local rc=$? report_dir=${EMILY_HOME:-.emily}/reports coverage=null
   [[ -n ${mypy_pid:-} ]] && { kill "$mypy_pid" 2>/dev/null || true; }  # a step failed before mypy's verdict
+  [[ -n ${prefect_pid:-} ]] && { kill "$prefect_pid" 2>/dev/null || true; }
   mkdir -p "$report_dir"
   if [[ $rc == 0 ]]; then  # a number, or null (coverage prints "No data to report." on stdout)
     coverage=$(coverage report --format=total --precision=2 2>/dev/null || true)
@@ -48,9 +49,41 @@ step "mypy (strict on src), in the background until pytest ends; docs: mkdocs bu
 mypy_log=$(mktemp)
 mypy >"$mypy_log" 2>&1 &
 mypy_pid=$!
+# One Prefect API server for the whole run, as ADR 0017 tells a user who ingests often: without
+# PREFECT_API_URL every `emily ingest` (and every test process's first flow run) starts Prefect's
+# temporary server first, about 18 of the 43 CPU s of a two-record ingest on a slow 2-core
+# machine. The temporary-server default keeps its own test (test_memory_etl_temporary_server.py).
+# It starts beside the docs build; if it is not up by pytest's start, the suite runs without it.
+prefect_port=$(python -c 'import sys; sys.path.insert(0, "tests"); from _support.ports import free_port; print(free_port())')
+prefect_home=$(mktemp -d)
+# Only what a flow run needs: the API and the recorders (task runs arrive as events); the
+# services that poll for work this suite never schedules stay off (a core's 3 % idle otherwise).
+PREFECT_HOME=$prefect_home PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 \
+  PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED=false PREFECT_SERVER_SERVICES_FOREMAN_ENABLED=false \
+  PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED=false PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED=false \
+  PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED=false PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED=false \
+  PREFECT_SERVER_SERVICES_CLEANUP_RECONCILER_ENABLED=false \
+  prefect server start --host 127.0.0.1 --port "$prefect_port" --no-ui --no-scheduler --no-late-runs \
+  >"$prefect_home/server.log" 2>&1 &
+prefect_pid=$!
 EMILY_DOCS_SITE=$(mktemp -d)
 export EMILY_DOCS_SITE
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE"
+for _ in $(seq 240); do
+  python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+    "http://127.0.0.1:$prefect_port/api/health" 2>/dev/null && break
+  kill -0 "$prefect_pid" 2>/dev/null || break
+  sleep 1
+done
+if python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+  "http://127.0.0.1:$prefect_port/api/health" 2>/dev/null; then
+  export PREFECT_API_URL="http://127.0.0.1:$prefect_port/api"
+else
+  echo "test.sh: the Prefect server did not answer; ingests start their own (slower):" >&2
+  tail -n 20 "$prefect_home/server.log" >&2 || true
+  kill "$prefect_pid" 2>/dev/null || true
+  prefect_pid=
+fi
 # Two workers per core: a third of the suite's time is spent waiting (servers starting, scrape
 # intervals, child processes), which a second worker on the same core fills.
 step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=$((2 * $(nproc)))} workers)"
