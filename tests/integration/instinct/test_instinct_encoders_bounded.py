@@ -66,18 +66,18 @@ def test_encoding_many_distinct_symbols_allocates_bounded_memory() -> None:
     dim, cap = 1024, 256
     schema = StimulusSchema(features={"word": CategoricalFeature()})
     enc = StimulusEncoder(schema, dim=dim, seed=1, cache_size=cap)
-    text = _distinct_code_points(30_000)
+    text = _distinct_code_points(10_000)  # 40 times the cap, as are the 12,000 words
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
         for i in range(0, len(text), 500):
             enc.encode_text(text[i : i + 500])
         enc.encode_many([{"word": f"w{i}"} for i in range(20_000)][:100])
-        for i in range(0, 40_000, 1000):
+        for i in range(0, 12_000, 1000):
             enc.encode_many([{"word": f"w{j}"} for j in range(i, i + 1000)])
         grown = tracemalloc.get_traced_memory()[0] - base
     finally:
         tracemalloc.stop()
-    unbounded = (30_000 * 3 + 40_000) * dim // 8  # every item and rotation kept: ~17 MB
+    unbounded = (10_000 * 3 + 12_000) * dim // 8  # every item and rotation kept: ~5.4 MB
     assert grown < 4 * cap * dim // 8 + 2_000_000, grown
     assert grown < unbounded / 5
