@@ -15,30 +15,44 @@ adding it back, one of the ``N - 2 (k - 1)`` free ordered pairs of the smaller g
 (``N = d (d - 1)``), so ``log alpha = delta + log(p_a / (N - 2k + 2)) - log(p_d / k)``;
 additions are the mirror image; a reversal is undone by reversing back, one of the same ``k``
 edges, so it needs no correction. A proposal that closes a cycle or exceeds ``max_parents`` is
-rejected (the chain stays), which keeps every ratio above exact. Each chain costs a few
-microseconds a step in Python (one memoised local score look-up, a bitmask cycle search only
-after the score has accepted).
+rejected (the chain stays), which keeps every ratio above exact.
+
+All chains advance together, one step at a time, as NumPy operations on node-major ``[d, n]``
+int64 parent and child bitmasks (hence ``d <= 62``): the edge or free pair is drawn exactly
+uniformly from per-chain cumulative bit counts, the local scores come from one memoised batch
+look-up per step, and the cycle search is a bitmask breadth-first search over only the chains
+whose move the score has accepted. A step is a few dozen array operations whatever ``n``; on a
+slow shared 2-core machine a chain-step cost about 0.25 us at d = 4 with 30,000 chains (3 us
+as one Python loop per chain) and 1.4-2 us at d = 20 with 2,000-10,000 chains from empty
+graphs, cold cache included (9-11 us before).
 """
 
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emily.cognition.mcmc import masks_to_adjacency, reaches_avoiding_edge
-from emily.cognition.scores import DecomposableScore, parents_of
+from emily.cognition.scores import DecomposableScore
 from emily.core.errors import InputError
 
 if TYPE_CHECKING:
     from emily.cognition.envs import DAGHypotheses
     from emily.cognition.gflownet import Samples
 
+MAX_NODES = 62
+"""Largest ``d``: the bitmasks are int64 (the limit of :class:`DAGHypotheses` too)."""
+
 CACHE_LIMIT = 2_000_000
 """Memoised local scores kept before the cache is emptied (speed only, never a sample)."""
+
+_DENSE_MAX_NODES = 16
+"""Up to this ``d`` the cache is a dense ``d * 2^d`` table (8 MiB at 16)."""
+
+_PACKED_KEY_MAX_NODES = 57
+"""Up to this ``d``, ``node << d | mask`` fits an int64, so the cache is one sorted array."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,76 @@ class Polished:
     adjacency: np.ndarray  # [n, d, d] bool, each input graph after ``steps`` MH steps
     steps: int  # MH steps per graph
     acceptance: float  # accepted / proposed, all graphs
+
+
+class _LocalCache:
+    """Memoised local scores (score plus modular prior), looked up for whole arrays at once.
+
+    Why: every step asks for one or two scores per chain, tens of thousands per step, and most
+    repeat. The key ``node << d | mask`` indexes a dense NaN-filled table up to
+    ``_DENSE_MAX_NODES`` (one gather a look-up), else a sorted key array (one
+    ``searchsorted``); only the missing unique pairs go to
+    :meth:`DecomposableScore.local_scores` (batched for BGe). Above ``_PACKED_KEY_MAX_NODES``
+    the key would overflow an int64, so a dict keyed by ``(node, mask)`` takes over (slower,
+    exact all the same).
+    """
+
+    def __init__(self, score: DecomposableScore, d: int) -> None:
+        self.score, self.d = score, d
+        self._table = np.full(d << d, np.nan) if d <= _DENSE_MAX_NODES else None
+        self._keys = np.empty(0, dtype=np.int64)  # sorted node << d | mask
+        self._values = np.empty(0, dtype=np.float64)
+        self._dict: dict[tuple[int, int], float] = {}
+
+    def __call__(self, nodes: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """Local scores of ``(nodes[q], masks[q])`` (int64 arrays of one shape), float64."""
+        if self.d > _PACKED_KEY_MAX_NODES:
+            return self._from_dict(nodes, masks)
+        query = nodes.astype(np.int64) << self.d | masks
+        if self._table is not None:
+            out: np.ndarray = self._table[query]
+            miss = np.isnan(out)
+            if miss.any():
+                new = np.unique(query[miss])
+                self._table[new] = self._compute(new)
+                out[miss] = self._table[query[miss]]
+            return out
+        pos = np.searchsorted(self._keys, query)
+        hit = pos < len(self._keys)
+        hit[hit] = self._keys[pos[hit]] == query[hit]
+        if not hit.all():
+            new = np.unique(query[~hit])
+            if len(self._keys) + len(new) > CACHE_LIMIT:
+                self._keys = np.empty(0, dtype=np.int64)  # then every key of this call is new
+                self._values = np.empty(0, dtype=np.float64)
+                new = np.unique(query)
+            computed = self._compute(new)
+            out = np.empty(query.shape, dtype=np.float64)
+            out[hit] = self._values[pos[hit]]
+            out[~hit] = computed[np.searchsorted(new, query[~hit])]
+            at = np.searchsorted(self._keys, new)
+            self._keys = np.insert(self._keys, at, new)
+            self._values = np.insert(self._values, at, computed)
+            return out
+        values: np.ndarray = self._values[pos]
+        return values
+
+    def _compute(self, keys: np.ndarray) -> np.ndarray:
+        nodes, masks = keys >> self.d, keys & (1 << self.d) - 1
+        return np.asarray(self.score.local_scores(nodes.tolist(), masks.tolist()), np.float64)
+
+    def _from_dict(self, nodes: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        cache = self._dict
+        pairs = list(zip(nodes.ravel().tolist(), masks.ravel().tolist(), strict=True))
+        missing = list({p for p in pairs if p not in cache})
+        if missing:
+            if len(cache) + len(missing) > CACHE_LIMIT:
+                cache.clear()
+                missing = list(set(pairs))
+            values = self.score.local_scores([n for n, _ in missing], [m for _, m in missing])
+            cache.update(zip(missing, np.asarray(values, dtype=np.float64).tolist(), strict=True))
+        out = np.fromiter((cache[p] for p in pairs), dtype=np.float64, count=len(pairs))
+        return out.reshape(nodes.shape)
 
 
 class EdgeMH:
@@ -65,14 +149,16 @@ class EdgeMH:
         seed: int = 0,
     ) -> None:
         d = score.n_nodes
+        if d > MAX_NODES:
+            raise InputError(f"EdgeMH supports at most {MAX_NODES} variables, got {d}")
         if max_parents is not None and not 0 <= max_parents < d:
             raise InputError(f"max_parents must be None or in [0, {d - 1}], got {max_parents!r}")
         if len(mix) != 3 or min(mix) <= 0 or not math.isclose(sum(mix), 1.0):
             raise InputError(f"mix must be three positive shares summing to 1, got {mix!r}")
         self.score, self.d, self.max_parents = score, d, max_parents
         self.mix = mix
-        self._rng = random.Random(seed)
-        self._cache: dict[tuple[int, int], float] = {}
+        self._rng = np.random.default_rng(seed)
+        self._local = _LocalCache(score, d)
 
     def run(self, adjacency: np.ndarray, steps: int) -> Polished:
         """Advance one chain from each graph of ``adjacency`` ``[n, d, d]`` by ``steps`` steps."""
@@ -81,92 +167,197 @@ class EdgeMH:
             raise InputError(f"adjacency must be [n, {self.d}, {self.d}], got {adj.shape}")
         if not isinstance(steps, int) or steps < 0:
             raise InputError(f"steps must be an int >= 0, got {steps!r}")
-        weights = 1 << np.arange(self.d, dtype=np.int64)
-        masks = (adj.transpose(0, 2, 1).astype(np.int64) * weights).sum(-1).tolist()
-        accepted = 0
-        out = []
-        for parents in masks:
-            graph, acc = self._chain([int(m) for m in parents], steps)
-            out.append(graph)
-            accepted += acc
-        return Polished(
-            adjacency=masks_to_adjacency(out, self.d) if out else adj.copy(),
-            steps=steps,
-            acceptance=accepted / max(1, len(out) * steps),
-        )
-
-    def _chain(self, pa: list[int], steps: int) -> tuple[list[int], int]:
-        """``steps`` MH steps from parent masks ``pa``; returns the final masks, accepted."""
-        d, rand, local = self.d, self._rng.random, self._local
+        n, d = adj.shape[0], self.d
+        if n == 0 or steps == 0:
+            return Polished(adjacency=adj.copy(), steps=steps, acceptance=0.0)
+        bit = np.int64(1) << np.arange(d, dtype=np.int64)
+        edges = adj.astype(np.int64)
+        # Node-major [d, n] state: NumPy reduces and scans a short leading axis row by row at
+        # full speed, a short trailing one element by element.
+        pa = np.ascontiguousarray((edges * bit[None, :, None]).sum(1).T)  # [j, c]: bit i if i -> j
+        ch = np.ascontiguousarray((edges * bit[None, None, :]).sum(2).T)  # [i, c]: bit j if i -> j
+        del edges
+        nodes = np.repeat(np.arange(d, dtype=np.int64), n)
+        current = self._local(nodes, pa.ravel()).reshape(d, n)  # [j, c]: local score of j
+        # log_q_table[move, k]: the Hastings term of a deletion from k edges (move 0), of a
+        # reversal (1: none) and of an addition to k edges (2); entries no proposal reaches
+        # stay 0.
         n_pairs = d * (d - 1)
-        p_del, p_rev, p_add = self.mix
-        mp = self.max_parents
-        ch = [0] * d
-        edges: list[tuple[int, int]] = []
-        for j in range(d):
-            for i in range(d):
-                if pa[j] >> i & 1:
-                    ch[i] |= 1 << j
-                    edges.append((i, j))
+        p_del, _, p_add = self.mix
+        kk = np.arange(n_pairs // 2 + 1, dtype=np.float64)
+        log_q_table = np.zeros((3, kk.size))
+        log_q_table[0, 1:] = math.log(p_add / p_del) + np.log(kk[1:] / (n_pairs - 2 * kk[1:] + 2))
+        log_q_table[2, :-1] = math.log(p_del / p_add) + np.log(
+            (n_pairs - 2 * kk[:-1]) / (kk[:-1] + 1)
+        )
         accepted = 0
         for _ in range(steps):
-            u, log_u = rand(), math.log(1.0 - rand())  # log of a uniform on (0, 1]
-            k = len(edges)
-            if u < p_del + p_rev:
-                if k == 0:
-                    continue
-                idx = int(rand() * k)
-                i, j = edges[idx]
-                gain = local(j, pa[j] ^ 1 << i) - local(j, pa[j])
-                if u < p_del:
-                    log_q = math.log(p_add / (n_pairs - 2 * k + 2)) - math.log(p_del / k)
-                    if log_u <= gain + log_q:
-                        pa[j] ^= 1 << i
-                        ch[i] ^= 1 << j
-                        edges[idx] = edges[-1]
-                        edges.pop()
-                        accepted += 1
-                    continue
-                if mp is not None and pa[i].bit_count() >= mp:
-                    continue
-                gain += local(i, pa[i] | 1 << j) - local(i, pa[i])
-                if log_u <= gain and not reaches_avoiding_edge(ch, i, j):
-                    pa[j] ^= 1 << i
-                    ch[i] ^= 1 << j
-                    pa[i] |= 1 << j
-                    ch[j] |= 1 << i
-                    edges[idx] = (j, i)
-                    accepted += 1
-                continue
-            n_free = n_pairs - 2 * k
-            if n_free == 0:
-                continue
-            while True:  # a uniform free ordered pair, by rejection
-                i, j = divmod(int(rand() * n_pairs), d - 1)
-                j += j >= i
-                if not (pa[j] >> i & 1 or pa[i] >> j & 1):
-                    break
-            if mp is not None and pa[j].bit_count() >= mp:
-                continue
-            log_q = math.log(p_del / (k + 1)) - math.log(p_add / n_free)
-            gain = local(j, pa[j] | 1 << i) - local(j, pa[j])
-            if log_u <= gain + log_q and not reaches_avoiding_edge(ch, j, i):
-                pa[j] |= 1 << i
-                ch[i] |= 1 << j
-                edges.append((i, j))
-                accepted += 1
-        return pa, accepted
+            accepted += self._step(pa, ch, current, log_q_table)
+        # adjacency[c, i, j] = bit i of pa[j, c]
+        out = (pa.T[:, None, :] >> np.arange(d, dtype=np.int64)[None, :, None]) & 1
+        return Polished(adjacency=out.astype(bool), steps=steps, acceptance=accepted / (n * steps))
 
-    def _local(self, node: int, mask: int) -> float:
-        """Memoised local score (score plus modular prior) by parent bitmask."""
-        key = (node, mask)
-        value = self._cache.get(key)
-        if value is None:
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            value = self.score.local_score(node, parents_of(mask, self.d))
-            self._cache[key] = value
-        return value
+    def _step(
+        self, pa: np.ndarray, ch: np.ndarray, current: np.ndarray, log_q_table: np.ndarray
+    ) -> int:
+        """One MH step of every chain, in place on the ``[d, n]`` parent and child masks and
+        local scores; returns how many chains accepted their proposal."""
+        d, rng, mp = self.d, self._rng, self.max_parents
+        p_del, p_rev, _ = self.mix
+        n = int(pa.shape[1])
+        n_pairs = d * (d - 1)
+        pa_flat, ch_flat, current_flat = pa.reshape(-1), ch.reshape(-1), current.reshape(-1)
+        bit = np.int64(1) << np.arange(d, dtype=np.int64)
+
+        u: np.ndarray = rng.random(n)
+        log_u: np.ndarray = -rng.standard_exponential(n)  # log of a uniform on (0, 1]
+        edge_move = u < p_del + p_rev
+        # Where each chain draws from: its edges (bit i of pa[j]: edge i -> j) for a deletion
+        # or a reversal, its free ordered pairs (bit i of free[j]: i -> j may be added).
+        free = ~(pa | ch) & (~bit & np.int64((1 << d) - 1))[:, None]
+        source = np.where(edge_move, pa, free)
+        counts = np.bitwise_count(source)
+        cum = np.empty((d, n), dtype=np.int64)
+        _cumsum_rows(counts, cum)
+        total = cum[-1]  # k for an edge move, N - 2k for an addition
+        pick = _uniform_below(rng, np.maximum(total, 1))
+        j = (cum <= pick).sum(0)  # the row holding the pick-th set bit (d where none)
+        c = np.flatnonzero(total)  # chains with nothing to propose stay put
+        if c.size < n:
+            if c.size == 0:
+                return 0
+            j, pick, u, log_u, edge_move, total = (
+                x[c] for x in (j, pick, u, log_u, edge_move, total)
+            )
+        fj = j * n + c  # flat index of (j, c)
+        i = _select_bit(source.ravel()[fj], pick - cum.ravel()[fj] + counts.ravel()[fj], d)
+        fi = i * n + c
+        is_del = u < p_del
+        is_rev = edge_move & ~is_del
+        # The Hastings term by move and edge count k (0 for a reversal).
+        k = np.where(edge_move, total, (n_pairs - total) >> 1)
+        log_q = log_q_table[np.where(is_del, 0, np.where(is_rev, 1, 2)), k]
+
+        if mp is not None:  # the node that gains a parent: i on a reversal, j on an addition
+            ok = is_del | (np.bitwise_count(pa_flat[np.where(is_rev, fi, fj)]) < mp)
+            if not ok.all():
+                c, i, j, fi, fj = c[ok], i[ok], j[ok], fi[ok], fj[ok]
+                is_del, is_rev, log_q, log_u = is_del[ok], is_rev[ok], log_q[ok], log_u[ok]
+                if c.size == 0:
+                    return 0
+
+        # Every move flips bit i of pa[j]; a reversal also gives i the parent j.
+        rev = np.flatnonzero(is_rev)
+        fi_rev = fi[rev]
+        new_scores = self._local(
+            np.concatenate([j, i[rev]]),
+            np.concatenate([pa_flat[fj] ^ bit[i], pa_flat[fi_rev] | bit[j[rev]]]),
+        )
+        new_j, new_i = new_scores[: c.size], new_scores[c.size :]
+        gain = new_j - current_flat[fj]
+        gain[rev] += new_i - current_flat[fi_rev]
+        accept = log_u <= gain + log_q
+
+        check = np.flatnonzero(accept & ~is_del)
+        if check.size:  # a reversal of i -> j needs no path i ~> j, an addition none j ~> i
+            rev_check = is_rev[check]
+            start = np.where(rev_check, i[check], j[check])
+            target = np.where(rev_check, j[check], i[check])
+            cycle = _reaches_avoiding_edge(pa, ch, c[check], start, target)
+            accept[check[cycle]] = False
+
+        a = np.flatnonzero(accept)
+        fia, fja, ia, ja = fi[a], fj[a], i[a], j[a]
+        pa_flat[fja] ^= bit[ia]  # delete, reverse (drop i -> j) or add (i -> j)
+        ch_flat[fia] ^= bit[ja]
+        current_flat[fja] = new_j[a]
+        r = np.flatnonzero(is_rev[a])
+        if r.size:
+            pa_flat[fia[r]] |= bit[ja[r]]
+            ch_flat[fja[r]] |= bit[ia[r]]
+            current_flat[fia[r]] = new_i[np.searchsorted(rev, a[r])]
+        return int(a.size)
+
+
+def _cumsum_rows(counts: np.ndarray, out: np.ndarray) -> None:
+    """``np.cumsum(counts, axis=0, out=out)`` one row at a time (several times faster for the
+    ``[d, n]`` shapes here: NumPy's cumsum scans a leading axis element by element)."""
+    out[0] = counts[0]
+    for row in range(1, counts.shape[0]):
+        np.add(out[row - 1], counts[row], out=out[row])
+
+
+def _uniform_below(rng: np.random.Generator, bound: np.ndarray) -> np.ndarray:
+    """Exactly uniform integers in ``[0, bound)`` for each entry of ``bound`` (``1 <= bound <
+    2^32``): Lemire's multiply-shift with rejection, a third of ``rng.integers``' cost with an
+    array of bounds."""
+    out = np.empty(bound.shape, dtype=np.int64)
+    todo = np.arange(bound.size)
+    b = bound.astype(np.uint64)
+    while todo.size:
+        m = rng.integers(0, 1 << 32, size=todo.size, dtype=np.uint64) * b
+        keep = (m & np.uint64(0xFFFFFFFF)) >= np.uint64(1 << 32) % b
+        out[todo[keep]] = m[keep] >> np.uint64(32)
+        todo, b = todo[~keep], b[~keep]
+    return out
+
+
+def _select_table() -> np.ndarray:
+    table = np.zeros((256, 8), dtype=np.int64)
+    for byte in range(256):
+        ones = [p for p in range(8) if byte >> p & 1]
+        table[byte, : len(ones)] = ones
+    return table.ravel()
+
+
+_SELECT = _select_table()
+"""``_SELECT[byte * 8 + r]``: the position of the ``r``-th set bit of ``byte``."""
+
+
+def _select_bit(masks: np.ndarray, rank: np.ndarray, d: int) -> np.ndarray:
+    """Index of the ``rank``-th (from 0) set bit of each of ``masks`` (``d``-bit int64), a
+    byte at a time through ``_SELECT``."""
+    if d <= 8:
+        out: np.ndarray = _SELECT[masks << 3 | rank]
+        return out
+    out = np.zeros(masks.shape, dtype=np.int64)
+    rank = rank.copy()
+    for shift in range(0, d, 8):
+        byte = (masks >> shift) & 255
+        ones = np.bitwise_count(byte).astype(np.int64)
+        here = (rank >= 0) & (rank < ones)
+        out[here] = shift + _SELECT[byte[here] << 3 | rank[here]]
+        rank -= ones
+    return out
+
+
+def _reaches_avoiding_edge(
+    pa: np.ndarray, ch: np.ndarray, chains: np.ndarray, start: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """Per chain of ``chains`` (``pa``, ``ch``: ``[d, n]`` parent and child bitmasks), whether
+    a directed path ``start -> ... -> target`` avoids the edge ``start -> target``: adding
+    ``target -> start`` (or reversing ``start -> target`` into it) closes a cycle exactly then.
+    A breadth-first search on bitmasks, all chains at once; a chain leaves once it hits the
+    target or runs out of new nodes, so at most ``d`` rounds. Chains whose start has no other
+    child or whose target no other parent leave before the first."""
+    n = pa.shape[1]
+    nodes = np.arange(pa.shape[0], dtype=np.int64)[:, None]
+    goal = np.int64(1) << target
+    found = np.zeros(chains.size, dtype=bool)
+    frontier = ch.reshape(-1)[start * n + chains] & ~goal
+    seen = (np.int64(1) << start) | frontier
+    other_parents = pa.reshape(-1)[target * n + chains] & ~(np.int64(1) << start)
+    alive = np.flatnonzero((frontier != 0) & (other_parents != 0))
+    while alive.size:
+        rows = ch[:, chains[alive]]
+        nxt = np.bitwise_or.reduce(np.where((frontier[alive] >> nodes) & 1 == 1, rows, 0), axis=0)
+        hit = (nxt & goal[alive]) != 0
+        found[alive[hit]] = True
+        nxt &= ~seen[alive]
+        seen[alive] |= nxt
+        frontier[alive] = nxt
+        alive = alive[~hit & (nxt != 0)]
+    return found
 
 
 def polish_samples(
