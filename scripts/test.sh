@@ -69,14 +69,15 @@ prefect_pid=$!
 EMILY_DOCS_SITE=$(mktemp -d)
 export EMILY_DOCS_SITE
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$EMILY_DOCS_SITE"
-for _ in $(seq 240); do
+prefect_answers() {
   python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
-    "http://127.0.0.1:$prefect_port/api/health" 2>/dev/null && break
-  kill -0 "$prefect_pid" 2>/dev/null || break
+    "http://127.0.0.1:$prefect_port/api/health" 2>/dev/null
+}
+for _ in $(seq 240); do
+  if prefect_answers || ! kill -0 "$prefect_pid" 2>/dev/null; then break; fi  # up, or exited
   sleep 1
 done
-if python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
-  "http://127.0.0.1:$prefect_port/api/health" 2>/dev/null; then
+if prefect_answers; then
   export PREFECT_API_URL="http://127.0.0.1:$prefect_port/api"
 else
   echo "test.sh: the Prefect server did not answer; ingests start their own (slower):" >&2
