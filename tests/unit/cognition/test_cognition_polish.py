@@ -33,6 +33,22 @@ def test_zero_steps_returns_the_input_and_bad_arguments_are_refused() -> None:
         EdgeMH(score, max_parents=3)
 
 
+def test_graphs_with_a_cycle_are_refused_by_name() -> None:
+    data, _ = synthetic_linear_gaussian(d=3, seed=0, n=100)
+    mh = EdgeMH(BGeScore(data))
+    graphs = np.zeros((3, 3, 3), dtype=bool)
+    graphs[0, 0, 1] = graphs[0, 1, 2] = True  # a chain: fine
+    graphs[1, 0, 1] = graphs[1, 1, 2] = graphs[1, 2, 0] = True  # a three-cycle
+    with pytest.raises(InputError, match=r"1 of 3 graphs .* first is graph 1"):
+        mh.run(graphs, 1)
+    graphs[1] = False
+    graphs[2, 1, 1] = True  # a self-loop
+    with pytest.raises(InputError, match="first is graph 2"):
+        mh.run(graphs, 1)
+    graphs[2] = False
+    assert mh.run(graphs, 1).adjacency.shape == (3, 3, 3)
+
+
 def test_polished_samples_carry_the_rewards_and_keys_of_their_graphs() -> None:
     """``polish_samples`` (``emily sample --polish``): zero steps keep the policy's draws and its
     rewards; more steps bring them closer to the exact posterior, with every field recomputed."""
