@@ -12,6 +12,10 @@ export PATH="$PWD/$bin:$PATH" MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLI
 # CLI call, DVC stage, server, benchmark worker) compiled torch, MLflow and pandas from source
 # again: importing the three took 7 CPU s instead of 3 (benchmarks/bytecode_cache.py).
 unset PYTHONDONTWRITEBYTECODE
+# One OpenMP thread per process (torch's intra-op pool): the suite runs two workers per core plus
+# the servers and CLI calls they start, and OpenMP threads spin while they wait. Two copies of one
+# torch-heavy test file side by side took 108 CPU s each with the default threads, 13 with one.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 step() { printf '\n== %s (at %s s)\n' "$*" "$(($(date +%s) - ${EMILY_TEST_STARTED:-$began}))" >&2; }
 
