@@ -90,8 +90,9 @@ else
   prefect_pid=
 fi
 # Two workers per core: a third of the suite's time is spent waiting (servers starting, scrape
-# intervals, child processes), which a second worker on the same core fills.
-step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=$((2 * $(nproc)))} workers)"
+# intervals, child processes), which a second worker on the same core fills. (GNU nproc obeys
+# OMP_NUM_THREADS, hence the env -u: the export above would halve the workers.)
+step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=$((2 * $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)))} workers)"
 rm -f .coverage .coverage.*
 # pytest-xdist (EMILY_TEST_WORKERS=0 runs in this process). --dist loadfile
 # keeps each file on one worker, in order: module fixtures are built once and the runbook

@@ -48,13 +48,22 @@ LAYERS = ("unit", "property", "integration", "contract", "e2e", "chaos", "browse
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its layer (the folder under tests/), so `-m unit` etc. select layers."""
+    """Mark each test with its layer (the folder under tests/), so `-m unit` etc. select layers;
+    then put the files that hold a ``slow`` test first.
+
+    Why the order: the suite runs files whole on pytest-xdist workers (``--dist loadfile``), each
+    taken in collection order, so a minute-long file collected last runs alone at the end while
+    the other workers idle. Longest first leaves the short files to fill in. Tests keep their
+    order within a file.
+    """
     for item in items:
         parts = Path(str(item.fspath)).parts
         for layer in LAYERS:
             if layer in parts:
                 item.add_marker(getattr(pytest.mark, layer))
                 break
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: file order otherwise kept
 
 
 @pytest.fixture(autouse=True)
