@@ -12,7 +12,7 @@ export PATH="$PWD/$bin:$PATH" MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLI
 # CLI call, DVC stage, server, benchmark worker) compiled torch, MLflow and pandas from source
 # again: importing the three took 7 CPU s instead of 3 (benchmarks/bytecode_cache.py).
 unset PYTHONDONTWRITEBYTECODE
-# One OpenMP thread per process (torch's intra-op pool): the suite runs two workers per core plus
+# One OpenMP thread per process (torch's intra-op pool): the suite runs a worker per core plus
 # the servers and CLI calls they start, and OpenMP threads spin while they wait. Two copies of one
 # torch-heavy test file side by side took 108 CPU s each with the default threads, 13 with one.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
@@ -89,10 +89,11 @@ else
   kill "$prefect_pid" 2>/dev/null || true
   prefect_pid=
 fi
-# Two workers per core: a third of the suite's time is spent waiting (servers starting, scrape
-# intervals, child processes), which a second worker on the same core fills. (GNU nproc obeys
-# OMP_NUM_THREADS, hence the env -u: the export above would halve the workers.)
-step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=$((2 * $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)))} workers)"
+# One worker per core. Two per core paid while torch's OpenMP threads spun (every worker ran a
+# thread per core); with one OpenMP thread each, two workers on this 2-core machine ran the suite
+# in 1,215 s (2,275 CPU s) and four in 1,383 s (2,740 CPU s): more at once only contend.
+# (GNU nproc obeys OMP_NUM_THREADS, hence the env -u: it would count one core.)
+step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)} workers)"
 rm -f .coverage .coverage.*
 # pytest-xdist (EMILY_TEST_WORKERS=0 runs in this process). --dist loadfile
 # keeps each file on one worker, in order: module fixtures are built once and the runbook
