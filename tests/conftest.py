@@ -39,9 +39,10 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
 # One OpenMP thread per process unless told otherwise, set before anything imports torch: the
-# suite runs several workers on the cores, and torch's OpenMP threads spin while they wait for work. Two
-# copies of test_cognition_correction_exact.py side by side on the 2-core machine took 108 CPU s
-# each with torch's default threads and 13 with one (alone: 17 and 14).
+# suite runs a worker per core, besides the servers and CLI calls they start, and torch's OpenMP
+# threads spin while they wait for work. Two copies of test_cognition_correction_exact.py side by
+# side on the 2-core machine took 108 CPU s each with torch's default threads and 13 with one
+# (alone: 17 and 14).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 LAYERS = ("unit", "property", "integration", "contract", "e2e", "chaos", "browser")
