@@ -54,7 +54,8 @@ def _as_dags(adj: Any) -> tuple[BoolArray, bool]:
 
 
 def is_acyclic(adj: Any) -> BoolArray:
-    """Whether each graph of ``adj`` (``[d, d]`` or ``[N, d, d]``, no self-loops) is acyclic.
+    """Whether each graph of ``adj`` (``[d, d]`` or ``[N, d, d]``) is acyclic; a self-loop is a
+    cycle (its node always has a parent, so it is never deleted).
 
     Repeatedly deletes nodes without parents (Kahn): whatever survives ``d`` rounds lies on or
     behind a cycle. Returns a bool scalar array for one graph, ``[N]`` for a stack.

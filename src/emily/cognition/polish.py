@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emily.cognition.equivalence import is_acyclic
 from emily.cognition.scores import DecomposableScore
 from emily.core.errors import InputError
 
@@ -170,6 +171,12 @@ class EdgeMH:
         n, d = adj.shape[0], self.d
         if n == 0 or steps == 0:
             return Polished(adjacency=adj.copy(), steps=steps, acceptance=0.0)
+        cyclic = np.flatnonzero(~is_acyclic(adj))
+        if cyclic.size:
+            raise InputError(
+                f"adjacency must hold DAGs: {cyclic.size} of {n} graphs have a directed cycle "
+                f"or a self-loop (the first is graph {int(cyclic[0])})"
+            )
         bit = np.int64(1) << np.arange(d, dtype=np.int64)
         edges = adj.astype(np.int64)
         # Node-major [d, n] state: NumPy reduces and scans a short leading axis row by row at
@@ -177,12 +184,6 @@ class EdgeMH:
         pa = np.ascontiguousarray((edges * bit[None, :, None]).sum(1).T)  # [j, c]: bit i if i -> j
         ch = np.ascontiguousarray((edges * bit[None, None, :]).sum(2).T)  # [i, c]: bit j if i -> j
         del edges
-        cyclic = np.flatnonzero(_has_cycle(pa))
-        if cyclic.size:
-            raise InputError(
-                f"adjacency must hold DAGs: {cyclic.size} of {n} graphs have a directed cycle "
-                f"or a self-loop (the first is graph {int(cyclic[0])})"
-            )
         nodes = np.repeat(np.arange(d, dtype=np.int64), n)
         current = self._local(nodes, pa.ravel()).reshape(d, n)  # [j, c]: local score of j
         # log_q_table[move, k]: the Hastings term of a deletion from k edges (move 0), of a
@@ -335,23 +336,6 @@ def _select_bit(masks: np.ndarray, rank: np.ndarray, d: int) -> np.ndarray:
         out[here] = shift + _SELECT[byte[here] << 3 | rank[here]]
         rank -= ones
     return out
-
-
-def _has_cycle(pa: np.ndarray) -> np.ndarray:
-    """Per chain (``pa``: ``[d, n]`` parent bitmasks), whether its graph has a directed cycle
-    (a self-loop included): Kahn's peeling of parentless nodes, all chains at once, ``d``
-    rounds at most; what cannot be peeled lies on or behind a cycle."""
-    d, n = pa.shape
-    bit = np.int64(1) << np.arange(d, dtype=np.int64)
-    remaining = np.full(n, (1 << d) - 1, dtype=np.int64)
-    for _ in range(d):
-        sources = ((pa & remaining) == 0) & ((remaining & bit[:, None]) != 0)  # [d, n]
-        peeled = np.bitwise_or.reduce(np.where(sources, bit[:, None], 0), axis=0)
-        if not peeled.any():
-            break
-        remaining &= ~peeled
-    has_cycle: np.ndarray = remaining != 0
-    return has_cycle
 
 
 def _reaches_avoiding_edge(
