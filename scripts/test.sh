@@ -89,11 +89,13 @@ else
   kill "$prefect_pid" 2>/dev/null || true
   prefect_pid=
 fi
-# One worker per core. Two per core paid while torch's OpenMP threads spun (every worker ran a
-# thread per core); with one OpenMP thread each, two workers on this 2-core machine ran the suite
-# in 1,215 s (2,275 CPU s) and four in 1,383 s (2,740 CPU s): more at once only contend.
+# One worker per core, plus one to use the time workers spend waiting on servers and sockets.
+# With one OpenMP thread each (above), on one 2-core machine two workers ran the suite in 585 s
+# with the cores 88 % busy and three in 537 s at 96 %; on a slower machine, whose two workers
+# already kept the cores about 94 % busy, four took 1,383 s against two's 1,215: more only contend.
 # (GNU nproc obeys OMP_NUM_THREADS, hence the env -u: it would count one core.)
-step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)} workers)"
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+step "pytest (all layers, coverage, ${EMILY_TEST_WORKERS:=$((cores + 1))} workers)"
 rm -f .coverage .coverage.*
 # pytest-xdist (EMILY_TEST_WORKERS=0 runs in this process). --dist loadfile
 # keeps each file on one worker, in order: module fixtures are built once and the runbook
