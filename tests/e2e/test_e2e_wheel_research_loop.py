@@ -92,8 +92,16 @@ def _canary_state(user: WheelUser) -> dict[str, Any]:
 
 
 def _drive_until_verdict(user: WheelUser, base: str, server: subprocess.Popen[bytes]) -> str:
-    """Send fresh stimuli (reflex misses go to cognition) until the served canary has decided."""
+    """Send fresh stimuli (reflex misses go to cognition) until the served canary has decided.
+
+    The wait reads the canary's saved state from the user's rollout database: asking the wheel's
+    ``emily models canary status`` each time cost a process (2.2 s) per check, eleven checks a
+    run; the command's own answer is checked once the canary has decided.
+    """
+    from emily.ops.rollout import RolloutStore
     from emily.runtime.stimuli import demo_dataset, demo_stream
+
+    store = RolloutStore(user.home / "ops" / "rollout.db")
 
     headers = {"Authorization": f"Bearer {(user.home / 'api-token').read_text().strip()}"}
     stream = demo_stream(demo_dataset(), seed=11, noise=0.2)
@@ -101,9 +109,9 @@ def _drive_until_verdict(user: WheelUser, base: str, server: subprocess.Popen[by
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert server.poll() is None, "emily serve exited while the canary ran"
-        state = _canary_state(user)["state"]
-        if state != "running":
-            return str(state)
+        (saved,) = [r.state for r in store.records() if r.id == ROLLOUT]
+        if saved["state"] != "running":
+            return str(_canary_state(user)["state"])
         stimuli = [
             s.model_copy(update={"id": f"wheel-{next(ids)}", "label": None}).model_dump(mode="json")
             for s in (next(stream) for _ in range(16))
