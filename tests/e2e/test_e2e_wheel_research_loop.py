@@ -98,11 +98,11 @@ def _drive_until_verdict(user: WheelUser, base: str, server: subprocess.Popen[by
     ``emily models canary status`` each time cost a process (2.2 s) per check, eleven checks a
     run; the command's own answer is checked once the canary has decided.
     """
+    from emily.core.settings import EmilySettings
     from emily.ops.rollout import RolloutStore
     from emily.runtime.stimuli import demo_dataset, demo_stream
 
-    store = RolloutStore(user.home / "ops" / "rollout.db")
-
+    store = RolloutStore.default(EmilySettings(home=user.home))
     headers = {"Authorization": f"Bearer {(user.home / 'api-token').read_text().strip()}"}
     stream = demo_stream(demo_dataset(), seed=11, noise=0.2)
     ids = count()
