@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emily.cognition.equivalence import is_acyclic
-from emily.cognition.scores import DecomposableScore
+from emily.cognition.scores import DecomposableScore, ScoreCache
 from emily.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -46,15 +46,6 @@ if TYPE_CHECKING:
 MAX_NODES = 62
 """Largest ``d``: the bitmasks are int64 (the limit of :class:`DAGHypotheses` too)."""
 
-CACHE_LIMIT = 2_000_000
-"""Memoised local scores kept before the cache is emptied (speed only, never a sample)."""
-
-_DENSE_MAX_NODES = 16
-"""Up to this ``d`` the cache is a dense ``d * 2^d`` table (8 MiB at 16)."""
-
-_PACKED_KEY_MAX_NODES = 57
-"""Up to this ``d``, ``node << d | mask`` fits an int64, so the cache is one sorted array."""
-
 
 @dataclass(frozen=True)
 class Polished:
@@ -63,76 +54,6 @@ class Polished:
     adjacency: np.ndarray  # [n, d, d] bool, each input graph after ``steps`` MH steps
     steps: int  # MH steps per graph
     acceptance: float  # accepted / proposed, all graphs
-
-
-class _LocalCache:
-    """Memoised local scores (score plus modular prior), looked up for whole arrays at once.
-
-    Why: every step asks for one or two scores per chain, tens of thousands per step, and most
-    repeat. The key ``node << d | mask`` indexes a dense NaN-filled table up to
-    ``_DENSE_MAX_NODES`` (one gather a look-up), else a sorted key array (one
-    ``searchsorted``); only the missing unique pairs go to
-    :meth:`DecomposableScore.local_scores` (batched for BGe). Above ``_PACKED_KEY_MAX_NODES``
-    the key would overflow an int64, so a dict keyed by ``(node, mask)`` takes over (slower,
-    exact all the same).
-    """
-
-    def __init__(self, score: DecomposableScore, d: int) -> None:
-        self.score, self.d = score, d
-        self._table = np.full(d << d, np.nan) if d <= _DENSE_MAX_NODES else None
-        self._keys = np.empty(0, dtype=np.int64)  # sorted node << d | mask
-        self._values = np.empty(0, dtype=np.float64)
-        self._dict: dict[tuple[int, int], float] = {}
-
-    def __call__(self, nodes: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """Local scores of ``(nodes[q], masks[q])`` (int64 arrays of one shape), float64."""
-        if self.d > _PACKED_KEY_MAX_NODES:
-            return self._from_dict(nodes, masks)
-        query = nodes.astype(np.int64) << self.d | masks
-        if self._table is not None:
-            out: np.ndarray = self._table[query]
-            miss = np.isnan(out)
-            if miss.any():
-                new = np.unique(query[miss])
-                self._table[new] = self._compute(new)
-                out[miss] = self._table[query[miss]]
-            return out
-        pos = np.searchsorted(self._keys, query)
-        hit = pos < len(self._keys)
-        hit[hit] = self._keys[pos[hit]] == query[hit]
-        if not hit.all():
-            new = np.unique(query[~hit])
-            if len(self._keys) + len(new) > CACHE_LIMIT:
-                self._keys = np.empty(0, dtype=np.int64)  # then every key of this call is new
-                self._values = np.empty(0, dtype=np.float64)
-                new = np.unique(query)
-            computed = self._compute(new)
-            out = np.empty(query.shape, dtype=np.float64)
-            out[hit] = self._values[pos[hit]]
-            out[~hit] = computed[np.searchsorted(new, query[~hit])]
-            at = np.searchsorted(self._keys, new)
-            self._keys = np.insert(self._keys, at, new)
-            self._values = np.insert(self._values, at, computed)
-            return out
-        values: np.ndarray = self._values[pos]
-        return values
-
-    def _compute(self, keys: np.ndarray) -> np.ndarray:
-        nodes, masks = keys >> self.d, keys & (1 << self.d) - 1
-        return np.asarray(self.score.local_scores(nodes.tolist(), masks.tolist()), np.float64)
-
-    def _from_dict(self, nodes: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        cache = self._dict
-        pairs = list(zip(nodes.ravel().tolist(), masks.ravel().tolist(), strict=True))
-        missing = list({p for p in pairs if p not in cache})
-        if missing:
-            if len(cache) + len(missing) > CACHE_LIMIT:
-                cache.clear()
-                missing = list(set(pairs))
-            values = self.score.local_scores([n for n, _ in missing], [m for _, m in missing])
-            cache.update(zip(missing, np.asarray(values, dtype=np.float64).tolist(), strict=True))
-        out = np.fromiter((cache[p] for p in pairs), dtype=np.float64, count=len(pairs))
-        return out.reshape(nodes.shape)
 
 
 class EdgeMH:
@@ -159,7 +80,7 @@ class EdgeMH:
         self.score, self.d, self.max_parents = score, d, max_parents
         self.mix = mix
         self._rng = np.random.default_rng(seed)
-        self._local = _LocalCache(score, d)
+        self._local = ScoreCache(score)
 
     def run(self, adjacency: np.ndarray, steps: int) -> Polished:
         """Advance one chain from each graph of ``adjacency`` ``[n, d, d]`` by ``steps`` steps."""

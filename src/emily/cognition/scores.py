@@ -309,15 +309,110 @@ def score_from_spec(spec: dict[str, Any]) -> DecomposableScore:
     raise InputError(f"unknown score kind {spec['kind']!r}; expected 'bge' or 'bdeu'")
 
 
+SCORE_CACHE_LIMIT = 2_000_000
+"""Memoised local scores a :class:`ScoreCache` keeps before it starts over (speed only)."""
+
+_CACHE_DENSE_MAX_NODES = 16
+"""Up to this ``d`` a :class:`ScoreCache` is a dense ``d * 2^d`` table (8 MiB at 16)."""
+
+_CACHE_PACKED_KEY_MAX_NODES = 57
+"""Up to this ``d``, ``node << d | mask`` fits an int64, so the cache is one sorted array."""
+
+
+class ScoreCache:
+    """Memoised local scores (score plus modular prior), looked up for whole arrays at once.
+
+    Why: samplers ask for one or two scores per chain or trajectory at every step, tens of
+    thousands a step, and most repeat; a Python dict look-up per pair cost more than the rest
+    of a DAG environment's step. The key ``node << d | mask`` indexes a dense NaN-filled table
+    up to ``_CACHE_DENSE_MAX_NODES`` (one gather a look-up), else a sorted key array (one
+    ``searchsorted``); only the missing unique pairs go to
+    :meth:`DecomposableScore.local_scores` (batched for BGe). Above
+    ``_CACHE_PACKED_KEY_MAX_NODES`` the key would overflow an int64, so a dict keyed by
+    ``(node, mask)`` takes over (slower, exact all the same). The sorted and dict layouts start
+    over when ``limit`` entries would be exceeded, so memory stays bounded.
+    """
+
+    def __init__(self, score: DecomposableScore, limit: int = SCORE_CACHE_LIMIT) -> None:
+        d = score.n_nodes
+        self.score, self.d, self.limit = score, d, limit
+        self._table = np.full(d << d, np.nan) if d <= _CACHE_DENSE_MAX_NODES else None
+        self._keys = np.empty(0, dtype=np.int64)  # sorted node << d | mask
+        self._values = np.empty(0, dtype=np.float64)
+        self._dict: dict[tuple[int, int], float] = {}
+
+    def __len__(self) -> int:
+        """Entries held (the dense table's computed ones included)."""
+        if self._table is not None:
+            return int(np.count_nonzero(~np.isnan(self._table)))
+        return len(self._dict) if self.d > _CACHE_PACKED_KEY_MAX_NODES else len(self._keys)
+
+    def __call__(self, nodes: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """Local scores of ``(nodes[q], masks[q])`` (int64 arrays of one shape), float64."""
+        if self.d > _CACHE_PACKED_KEY_MAX_NODES:
+            return self._from_dict(nodes, masks)
+        query = nodes.astype(np.int64) << self.d | masks
+        if self._table is not None:
+            out: np.ndarray = self._table[query]
+            miss = np.isnan(out)
+            if miss.any():
+                new = np.unique(query[miss])
+                self._table[new] = self._compute(new)
+                out[miss] = self._table[query[miss]]
+            return out
+        pos = np.searchsorted(self._keys, query)
+        hit = pos < len(self._keys)
+        hit[hit] = self._keys[pos[hit]] == query[hit]
+        if not hit.all():
+            new = np.unique(query[~hit])
+            if len(self._keys) + len(new) > self.limit:
+                self._keys = np.empty(0, dtype=np.int64)  # then every key of this call is new
+                self._values = np.empty(0, dtype=np.float64)
+                new = np.unique(query)
+                hit[:] = False
+            computed = self._compute(new)
+            out = np.empty(query.shape, dtype=np.float64)
+            out[hit] = self._values[pos[hit]]
+            out[~hit] = computed[np.searchsorted(new, query[~hit])]
+            if len(self._keys) + len(new) <= self.limit:
+                at = np.searchsorted(self._keys, new)
+                self._keys = np.insert(self._keys, at, new)
+                self._values = np.insert(self._values, at, computed)
+            return out
+        values: np.ndarray = self._values[pos]
+        return values
+
+    def _compute(self, keys: np.ndarray) -> np.ndarray:
+        nodes, masks = keys >> self.d, keys & (1 << self.d) - 1
+        return np.asarray(self.score.local_scores(nodes.tolist(), masks.tolist()), np.float64)
+
+    def _from_dict(self, nodes: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        cache = self._dict
+        pairs = list(zip(nodes.ravel().tolist(), masks.ravel().tolist(), strict=True))
+        missing = list({p for p in pairs if p not in cache})
+        new: dict[tuple[int, int], float] = {}
+        if missing:
+            if len(cache) + len(missing) > self.limit:
+                cache.clear()
+                missing = list(set(pairs))
+            values = self.score.local_scores([n for n, _ in missing], [m for _, m in missing])
+            new = dict(zip(missing, np.asarray(values, dtype=np.float64).tolist(), strict=True))
+            if len(cache) + len(new) <= self.limit:
+                cache.update(new)
+        got = (new[p] if p in new else cache[p] for p in pairs)
+        return np.fromiter(got, dtype=np.float64, count=len(pairs)).reshape(nodes.shape)
+
+
 class LocalScores:
     """Memoised local scores, looked up for whole batches.
 
     For ``d <= 12`` every term is computed once up front into a dense ``[d, 2^d]`` float64 table
     (entries whose mask contains the node itself are unused). Above that, a node's terms are
     computed on first use per ``(node, parent bitmask)`` *with all its one-parent-more
-    neighbours* (:meth:`DecomposableScore.add_one_scores`), because the DAG environment asks for
-    exactly that after every edge it adds; the cache is bounded (cleared when full), so memory
-    stays flat however long training runs.
+    neighbours* (:meth:`DecomposableScore.add_one_scores`) for :meth:`gains`, and :meth:`lookup`
+    answers from a :class:`ScoreCache` (vectorised: the environment asks for two scores per
+    trajectory at every step). Both caches are bounded (cleared when full), so memory stays
+    flat however long training runs.
     """
 
     def __init__(
@@ -331,7 +426,7 @@ class LocalScores:
         self.max_parents = max_parents
         self.cache_entries = cache_entries
         self._cache: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
-        self._base: dict[tuple[int, int], float] = {}
+        self.scores = ScoreCache(score, cache_entries)  # lookup's memo above the table
         self.table: torch.Tensor | None = None
         self._bits = 1 << torch.arange(self.d, device=device)
         if self.d <= DENSE_TABLE_MAX_NODES:
@@ -357,17 +452,8 @@ class LocalScores:
         """Local scores (float64) for each ``(node, mask)`` pair (any matching shapes)."""
         if self.table is not None:
             return self.table[nodes, masks]
-        pairs = list(zip(nodes.reshape(-1).tolist(), masks.reshape(-1).tolist(), strict=True))
-        base = self._base
-        missing = list({p for p in pairs if p not in base})
-        if missing:
-            if len(base) + len(missing) > self.cache_entries:
-                base.clear()  # then every pair of this call is missing
-                missing = list(set(pairs))
-            values = self.score.local_scores([n for n, _ in missing], [m for _, m in missing])
-            base.update(zip(missing, values.tolist(), strict=True))
-        out = [base[p] for p in pairs]
-        return torch.tensor(out, dtype=torch.float64, device=self.device).reshape(nodes.shape)
+        values = self.scores(nodes.detach().cpu().numpy(), masks.detach().cpu().numpy())
+        return torch.from_numpy(values).to(self.device).reshape(nodes.shape)
 
     def gains(self, nodes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """``[B, d]``: score change of adding each variable as a parent of ``nodes[b]``, whose

@@ -76,7 +76,7 @@ def test_local_scores_cache_stays_bounded() -> None:
     many = torch.arange(40) % 14
     lookups = local.lookup(many, torch.full_like(many, 0b11) & ~(1 << many))  # overflows: clears
     assert lookups.shape == (40,)
-    assert len(local._base) <= 50
+    assert len(local.scores) <= 50
     value = local.lookup(torch.tensor([3]), torch.tensor([0b101]))
     assert float(value) == pytest.approx(local.score.local_score(3, parents_of(0b101, 14)))
 

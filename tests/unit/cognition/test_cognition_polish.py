@@ -13,7 +13,7 @@ import torch
 
 from emily.cognition.data import synthetic_linear_gaussian
 from emily.cognition.polish import EdgeMH
-from emily.cognition.scores import BGeScore, parents_of
+from emily.cognition.scores import BGeScore, ScoreCache
 from emily.core.errors import InputError
 
 
@@ -175,8 +175,6 @@ def test_bit_selection_and_bounded_draws_are_exact() -> None:
 def test_wide_graphs_use_the_dict_cache_and_stay_acyclic() -> None:
     """Above 57 nodes the packed cache key would overflow an int64; the dict cache gives the
     same scores. Above 62 nodes the bitmasks would, so such scores are refused."""
-    from emily.cognition.polish import _LocalCache
-
     data = np.random.default_rng(0).normal(size=(80, 60))
     score = BGeScore(data)
     run = EdgeMH(score, max_parents=2, seed=0).run(np.zeros((40, 60, 60), dtype=bool), 30)
@@ -187,28 +185,8 @@ def test_wide_graphs_use_the_dict_cache_and_stay_acyclic() -> None:
         reach = np.minimum(reach + reach @ reach, 1)
     assert not np.einsum("nii->n", reach).any()
     nodes, masks = np.array([0, 59, 3]), np.array([1 << 59, 1 << 58 | 1, 0])
-    got = _LocalCache(score, 60)(nodes, masks)
+    got = ScoreCache(score)(nodes, masks)
     want = [score.local_score(0, [59]), score.local_score(59, [0, 58]), score.local_score(3, [])]
     assert np.allclose(got, want)
     with pytest.raises(InputError):
         EdgeMH(BGeScore(np.random.default_rng(0).normal(size=(80, 63))))
-
-
-@pytest.mark.parametrize("d", [5, 20, 60])
-def test_local_score_cache_answers_like_the_score_when_full(
-    d: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each cache layout (dense table, sorted keys, dict) returns ``local_score`` for hits and
-    misses alike, also when a tiny limit forces the sorted and dict caches to start over."""
-    from emily.cognition import polish
-
-    monkeypatch.setattr(polish, "CACHE_LIMIT", 4)
-    score = BGeScore(np.random.default_rng(1).normal(size=(50, d)))
-    cache = polish._LocalCache(score, d)
-    rng = np.random.default_rng(2)
-    for _ in range(3):
-        nodes = rng.integers(0, d, size=6)
-        masks = rng.integers(0, 1 << min(d, 8), size=6) & ~(1 << nodes)
-        nodes, masks = np.concatenate([nodes, nodes]), np.concatenate([masks, masks])
-        want = [score.local_score(n, parents_of(m, d)) for n, m in zip(nodes, masks, strict=True)]
-        assert np.allclose(cache(nodes, masks), want)

@@ -7,11 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy.special import gammaln
 
 from emily.cognition import BDeuScore, BGeScore
 from emily.cognition.data import load_table, synthetic_linear_gaussian
-from emily.cognition.scores import LocalScores, score_from_spec
+from emily.cognition.scores import LocalScores, ScoreCache, parents_of, score_from_spec
 from emily.core.errors import InputError
 
 
@@ -117,3 +118,42 @@ def test_score_spec_round_trip_and_csv_loading(tmp_path: pytest.TempPathFactory)
     with pytest.raises(InputError, match="no data file"):
         load_table(tmp_path / "missing.csv")  # type: ignore[operator]
     assert math.isfinite(score.score_graph(np.zeros((3, 3))))
+
+
+@pytest.mark.parametrize("d", [5, 20, 60])
+def test_score_cache_answers_like_the_score_when_full(d: int) -> None:
+    """Each cache layout (dense table, sorted keys, dict) returns ``local_score`` for hits and
+    misses alike, also when a tiny limit forces the sorted and dict caches to start over in a
+    call that mixes pairs they hold with new ones (it answered from the emptied arrays before)."""
+    score = BGeScore(np.random.default_rng(1).normal(size=(50, d)))
+    cache = ScoreCache(score, limit=4)
+    rng = np.random.default_rng(2)
+    held_nodes, held_masks = np.empty(0, np.int64), np.empty(0, np.int64)
+    for _ in range(4):
+        nodes = rng.integers(0, d, size=6)
+        masks = rng.integers(0, 1 << min(d, 8), size=6) & ~(1 << nodes)
+        nodes = np.concatenate([held_nodes, nodes, nodes])
+        masks = np.concatenate([held_masks, masks, masks])
+        want = [score.local_score(n, parents_of(m, d)) for n, m in zip(nodes, masks, strict=True)]
+        assert np.allclose(cache(nodes, masks), want)
+        if d > 16:
+            assert len(cache) <= 4
+        held_nodes, held_masks = nodes[-2:], masks[-2:]
+
+
+def test_local_scores_lookup_matches_the_score_above_the_dense_table() -> None:
+    """Above ``d = 12`` :meth:`LocalScores.lookup` answers from the vectorised cache: values,
+    shape and dtype as ``local_score`` gives them, repeats and misses in one call."""
+    data = np.random.default_rng(3).normal(size=(40, 20))
+    score = BGeScore(data)
+    local = LocalScores(score, torch.device("cpu"))
+    nodes = torch.tensor([[0, 5], [19, 0]])
+    masks = torch.tensor([[0b110, 1 << 19], [0b11, 0b110]])
+    got = local.lookup(nodes, masks)
+    assert got.shape == (2, 2)
+    assert got.dtype == torch.float64
+    want = [
+        [score.local_score(0, [1, 2]), score.local_score(5, [19])],
+        [score.local_score(19, [0, 1]), score.local_score(0, [1, 2])],
+    ]
+    assert torch.allclose(got, torch.tensor(want, dtype=torch.float64))
