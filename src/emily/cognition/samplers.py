@@ -105,6 +105,10 @@ def sample_trajectories(
 
     ``guided``: add the environment's known logits (:meth:`Environment.guide`) to the net's.
     """
+    if forced_actions is not None and start is None and not guided:
+        at_once = _replay_at_once(env, forced_actions, learned_pb, record_rewards)
+        if at_once is not None:
+            return at_once
     state = env.initial_state(n) if start is None else start
     stop = env.stop_action
     dev = env.device
@@ -144,15 +148,87 @@ def sample_trajectories(
     next_visit = torch.full((n_visits,), -1, dtype=torch.long, device=dev)
     if keep_l:
         next_visit[torch.cat(keep_l)] = torch.arange(sizes[0], n_visits, device=dev)
-    actions_all = torch.cat(act_l)
-    traj_all = torch.cat(id_l)
     step_all = torch.repeat_interleave(
         torch.arange(len(sizes), device=dev), torch.tensor(sizes, device=dev)
     )
     states_all = {k: torch.cat([s[k] for s in st_l]) for k in st_l[0]}
+    return _assemble(
+        env,
+        n,
+        states_all,
+        obs=torch.cat(obs_l),
+        fmask=torch.cat(mask_l),
+        actions=torch.cat(act_l),
+        traj=torch.cat(id_l),
+        step=step_all,
+        next_visit=next_visit,
+        learned_pb=learned_pb,
+        record_rewards=record_rewards,
+        guide=torch.cat(guide_l) if guide_l else None,
+    )
+
+
+def _replay_at_once(
+    env: Environment, forced: torch.Tensor, learned_pb: bool, record_rewards: bool
+) -> Trajectories | None:
+    """Known paths as :class:`Trajectories` without stepping, when the space can give every
+    prefix state at once (:meth:`Environment.states_along`); None otherwise.
+
+    The visits are laid out as the step-by-step replay lays them out (step-major, rows in
+    order), so the two are interchangeable.
+    """
+    n = forced.shape[0]
+    stop, dev = env.stop_action, env.device
+    is_stop = forced == stop
+    is_stop[:, -1] = True  # the replay stops every row at its last column
+    stops_at = is_stop.long().argmax(1)  # [n] the visit that stops: its first stop
+    depth = int(stops_at.max()) + 1
+    grid = torch.arange(depth, device=dev).unsqueeze(1) <= stops_at.unsqueeze(0)  # [t, row]
+    step, traj = grid.nonzero(as_tuple=True)  # step-major, rows ascending within a step
+    states = env.states_along(forced, traj, step)
+    if states is None:
+        return None
+    index = torch.full((depth + 1, n), -1, dtype=torch.long, device=dev)
+    index[step, traj] = torch.arange(step.numel(), device=dev)
+    moves = step < stops_at[traj]
+    next_visit = torch.where(moves, index[step + 1, traj], -1)
+    actions = torch.where(moves, forced[traj, step], stop)
+    return _assemble(
+        env,
+        n,
+        states,
+        obs=env.obs(states),
+        fmask=env.forward_mask(states),
+        actions=actions,
+        traj=traj,
+        step=step,
+        next_visit=next_visit,
+        learned_pb=learned_pb,
+        record_rewards=record_rewards,
+        guide=None,
+    )
+
+
+def _assemble(
+    env: Environment,
+    n: int,
+    states_all: State,
+    *,
+    obs: torch.Tensor,
+    fmask: torch.Tensor,
+    actions: torch.Tensor,
+    traj: torch.Tensor,
+    step: torch.Tensor,
+    next_visit: torch.Tensor,
+    learned_pb: bool,
+    record_rewards: bool,
+    guide: torch.Tensor | None,
+) -> Trajectories:
+    """:class:`Trajectories` from the flat visits: terminals, uniform P_B, state dedup."""
+    dev = env.device
     is_stop = next_visit < 0
     last = torch.empty(n, dtype=torch.long, device=dev)
-    last[traj_all[is_stop]] = is_stop.nonzero().squeeze(1)
+    last[traj[is_stop]] = is_stop.nonzero().squeeze(1)
     terminal = {k: v[last] for k, v in states_all.items()}
     # Uniform P_B of each transition: 1 / (number of parents of the state it led to).
     unique_rows = inverse = None
@@ -165,11 +241,11 @@ def sample_trajectories(
     n_par = env.n_parents(states_all).clamp(min=1).float()
     log_pb = torch.where(is_stop, 0.0, -n_par[next_visit.clamp(min=0)].log())
     return Trajectories(
-        obs=torch.cat(obs_l),
-        fmask=torch.cat(mask_l),
-        actions=actions_all,
-        traj=traj_all,
-        step=step_all,
+        obs=obs,
+        fmask=fmask,
+        actions=actions,
+        traj=traj,
+        step=step,
         next_visit=next_visit,
         log_pb_uniform=log_pb,
         bmask=env.backward_mask(states_all) if learned_pb else None,
@@ -179,7 +255,7 @@ def sample_trajectories(
         terminal=terminal,
         log_reward=env.log_reward(terminal),
         batch_size=n,
-        guide=torch.cat(guide_l) if guide_l else None,
+        guide=guide,
     )
 
 

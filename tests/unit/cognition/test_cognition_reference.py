@@ -8,6 +8,7 @@ import torch
 
 from emily.cognition import BGeScore, DAGHypotheses, build
 from emily.cognition.data import synthetic_linear_gaussian
+from emily.cognition.mcmc import StructureMCMC
 from emily.cognition.reference import MCMCReference, ReferenceBuffer
 from emily.cognition.registry import default_variant
 from emily.cognition.samplers import sample_trajectories
@@ -156,3 +157,38 @@ def test_reference_burn_in_must_not_be_negative() -> None:
         MCMCReference(_env().score, burn_in_sweeps=-1)
     with pytest.raises(ValueError, match="reference_burn_in"):
         build(_env(), "dag", reference_burn_in=-1)
+
+
+@pytest.mark.parametrize(("d", "max_parents"), [(4, None), (13, 2), (20, None), (20, 3)])
+def test_known_paths_replay_at_once_as_step_by_step(d: int, max_parents: int | None) -> None:
+    """The DAG space builds every prefix state of known paths at once
+    (``DAGHypotheses.states_along``); the trajectories equal the step-by-step replay's, field by
+    field, for MCMC graphs replayed along shuffled edge orders, with a parent cap and at the
+    small d where states are deduplicated by key. It fails if a closure, a mask, a visit link or
+    the running score differs."""
+    data, _ = synthetic_linear_gaussian(d=d, n=60, seed=d)
+    score = BGeScore(data)
+    env = DAGHypotheses(score, max_parents=max_parents)
+    graphs = StructureMCMC(score, max_parents=max_parents, seed=1).sample(40).adjacency
+    actions, _, _ = env.actions_from_adjacency(np.asarray(graphs, dtype=bool))
+    gen = torch.Generator().manual_seed(0)
+    for row in actions:
+        k = int((row != env.stop_action).sum())
+        row[:k] = row[:k][torch.randperm(k, generator=gen)]
+    kwargs = {"forced_actions": actions, "learned_pb": True, "record_rewards": True}
+    at_once = sample_trajectories(env, None, len(actions), **kwargs)  # type: ignore[arg-type]
+    step_by_step_env = DAGHypotheses(score, max_parents=max_parents)
+    step_by_step_env.states_along = lambda *_: None  # type: ignore[method-assign]
+    stepped = sample_trajectories(step_by_step_env, None, len(actions), **kwargs)  # type: ignore[arg-type]
+    assert int(stepped.lengths.sum()) > len(actions)
+    for name in ("obs", "fmask", "actions", "traj", "step", "next_visit", "log_pb_uniform",
+                 "bmask", "unique_rows", "inverse"):  # fmt: skip
+        got, want = getattr(at_once, name), getattr(stepped, name)
+        assert (got is None) == (want is None), name
+        assert got is None or torch.equal(got, want), name
+    for key, value in stepped.terminal.items():
+        assert torch.allclose(at_once.terminal[key].double(), value.double()), key
+    assert torch.allclose(at_once.log_reward, stepped.log_reward, rtol=1e-12, atol=1e-9)
+    assert at_once.log_reward_visit is not None
+    assert stepped.log_reward_visit is not None
+    assert torch.allclose(at_once.log_reward_visit, stepped.log_reward_visit)

@@ -122,6 +122,20 @@ class Environment(ABC):
         """Everything needed to rebuild this environment (saved in checkpoints)."""
 
     # --- optional -----------------------------------------------------------------------------
+    def states_along(
+        self, actions: torch.Tensor, traj: torch.Tensor, step: torch.Tensor
+    ) -> State | None:
+        """The state in which each visit ``v`` decides: row ``traj[v]`` of the paths ``actions``
+        ``[n, L]`` after its first ``step[v]`` actions (all of them non-stop), or None when
+        this space has no way to get them without stepping through the paths one action at a
+        time (the default).
+
+        Why: replaying known paths (reference graphs, a replay buffer) is most of a training
+        step's environment work, and a space whose state is a function of the *set* of actions
+        taken can build every prefix state at once.
+        """
+        return None
+
     def n_parents(self, state: State) -> torch.Tensor:
         """Number of parents of each state (for the uniform backward policy)."""
         return self.backward_mask(state).sum(-1)

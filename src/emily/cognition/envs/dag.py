@@ -106,6 +106,37 @@ class DAGHypotheses(Environment):
         score = state["score"] + torch.where(is_edge, delta, torch.zeros_like(delta))
         return {"adj": adj, "closure": clo | new_paths, "pmask": pmask, "score": score}
 
+    def states_along(
+        self, actions: torch.Tensor, traj: torch.Tensor, step: torch.Tensor
+    ) -> State | None:
+        """Every prefix state of known paths at once: a DAG state depends only on its edge set.
+
+        A visit's adjacency is the edges its path adds before position ``step``; its closure
+        comes from Warshall's algorithm on per-node reach bitmasks (``d`` rounds of a few array
+        operations for all visits together), its score is the sum of the earlier visits' score
+        changes (two batched look-ups a visit), added in path order as :meth:`step` adds them.
+        """
+        d, n_edges = self.d, self.d * self.d
+        n, length = actions.shape
+        position = torch.full((n, n_edges + 1), length, dtype=torch.long, device=self.device)
+        order = torch.arange(length, device=self.device).expand(n, length)
+        position.scatter_(1, actions, order)  # an edge is added once; the stop column is unused
+        adj = (position[traj, :n_edges] < step.unsqueeze(1)).view(-1, d, d)
+        bits = self._bits
+        reach = (adj.long() * bits).sum(-1) | bits  # [V, u]: bit w if u reaches w (itself too)
+        for k in range(d):
+            reach = reach | ((reach >> k) & 1) * reach[:, k : k + 1]
+        closure = (reach.unsqueeze(-1) >> torch.arange(d, device=self.device)) & 1 == 1
+        pmask = (adj.transpose(1, 2).long() * bits).sum(-1)  # [V, j]: bit i if i -> j
+        # The running score, summed in path order as step() sums it: each visit's own move.
+        act = actions[traj, step.clamp(max=length - 1)]
+        (edge,) = ((act < n_edges) & (step < length)).nonzero(as_tuple=True)
+        src, dst = act[edge] // d, act[edge] % d
+        moved = torch.zeros(n, length + 1, dtype=torch.float64, device=self.device)
+        moved[traj[edge], step[edge] + 1] = self.local.delta(src, dst, pmask[edge, dst])
+        score = moved.cumsum(1)[traj, step]
+        return {"adj": adj, "closure": closure, "pmask": pmask, "score": score}
+
     def guide(self, state: State) -> torch.Tensor:
         """Forward-looking logits: each edge's exact score gain minus ``log(|E| + 1)``, stop 0.
 
