@@ -26,22 +26,23 @@ Methods, each instance and method in its own subprocess, every process on one th
 * ours: ``GFlowNet(DAGHypotheses(score), variant_config(default_variant("dag"), seed=s))``, the
   defaults a user gets (``emily train --env dag`` then ``emily sample``), trained for the budget
   ``--seconds-d*`` (``net.train(seconds=...)`` on a clock that reads the process's CPU time, so
-  the budget is CPU seconds); then ``generate(--samples)`` graphs, timed apart ("draw 10k": the
-  time to draw 10,000 further samples after training, scaled when fewer were drawn).
-  ``--ours-correction`` (``none`` by default, the user's path) instead corrects the output
-  exactly within the same budget (:mod:`emily.cognition.correction`): it trains for
-  ``--ours-train-fraction`` (0.25) of it, then ``mh`` runs ``GFlowNetMH`` chains, MC³ local
-  moves plus GFlowNet back-and-forth proposals accepted by their trajectory importance weights
-  ``R(x) P_B(tau|x) / P_F(tau)``, started at the training's reference chains (``--ours-chains``,
-  4), and after ``--ours-burn-in-fraction`` (0.3) of the correction's time keeps ``--samples``
-  graphs spread over the rest; ``sir`` importance-resamples GFlowNet draws; ``polish`` trains
-  for the whole budget like ``none`` and then moves each draw by ``--ours-polish-steps`` (200)
-  steps of an exact edge-focused MH kernel (:mod:`emily.cognition.polish`), timed as drawing
-  ("draw 10k" includes the polish). Those rows report
-  ``correction``, the GFlowNet moves' ``acceptance_rate`` and ``proposals`` (mh) or ``ess``
-  (sir), ``train_cpu_s`` and ``correction_cpu_s`` (their sum is ``budget_cpu_s``); "draw 10k"
-  continues the chains; at d = 5 their JSD is that of their samples (the raw sampler's is the
-  exact one of its terminal distribution).
+  the budget is CPU seconds); then ``generate(--samples)`` graphs, each moved by
+  ``--ours-polish-steps`` (50 per variable, ``emily sample``'s default) steps of an exact
+  edge-focused MH kernel (:mod:`emily.cognition.polish`), timed apart ("draw 10k": the time to
+  draw and polish 10,000 further samples after training, scaled when fewer were drawn). At
+  d = 5 its ``jsd`` is the policy's exact one, which bounds the polished draws' (a kernel that
+  leaves the posterior invariant cannot raise an f-divergence to it); ``jsd_sampled`` is that of
+  the polished samples. ``--ours-correction none`` reports the policy's own draws instead;
+  ``mh`` and ``sir`` correct the output exactly within the same budget
+  (:mod:`emily.cognition.correction`): they train for ``--ours-train-fraction`` (0.25) of it,
+  then ``mh`` runs ``GFlowNetMH`` chains, MC³ local moves plus GFlowNet back-and-forth proposals
+  accepted by their trajectory importance weights ``R(x) P_B(tau|x) / P_F(tau)``, started at the
+  training's reference chains (``--ours-chains``, 4), and after ``--ours-burn-in-fraction``
+  (0.3) of the correction's time keeps ``--samples`` graphs spread over the rest; ``sir``
+  importance-resamples GFlowNet draws. Those rows report ``correction``, the GFlowNet moves'
+  ``acceptance_rate`` and ``proposals`` (mh) or ``ess`` (sir), ``train_cpu_s`` and
+  ``correction_cpu_s`` (their sum is ``budget_cpu_s``); "draw 10k" continues the chains; at
+  d = 5 their JSD is that of their samples.
 * MCMC: ``StructureMCMC(score, seed=s)`` (MC³, 4 chains, its default burn-in) with
   ``sample(--samples, seconds=<the same CPU budget>)``; then ``sample`` again continues the
   chains at the default thinning to time further draws (10,000 at d <= 20, 1,000 at d = 50,
@@ -231,11 +232,13 @@ def ours_worker(
         further = args.samples
         importance_resample(net, further, further, seed=args.seed + 1)
     elif mode == "polish":
-        from emily.cognition.polish import EdgeMH
+        from emily.cognition.polish import EdgeMH, default_polish_steps
 
         further = args.samples
+        steps = args.ours_polish_steps
+        steps = default_polish_steps(d) if steps is None else steps
         drawn = net.generate(further).states["adj"].cpu().numpy().astype(bool)
-        polished = EdgeMH(score, seed=args.seed).run(drawn, args.ours_polish_steps)
+        polished = EdgeMH(score, seed=args.seed).run(drawn, steps)
         arrays["adjacency"] = polished.adjacency
         out.update(acceptance_rate=polished.acceptance, polish_steps=polished.steps)
     else:
@@ -244,7 +247,9 @@ def ours_worker(
     out.update(draw_wall_s=time.perf_counter() - w0, draw_cpu_s=clock.monotonic() - c0)
     out["draw_samples"] = further
     out["peak_rss_mb_before_eval"] = vm_hwm_mb()
-    if d <= 5 and mode == "none":  # the raw sampler's exact distribution; corrected: sampled
+    # The policy's exact distribution. Polished, its JSD bounds the draws' (a kernel that
+    # leaves the posterior invariant cannot raise an f-divergence to it); corrected: sampled.
+    if d <= 5 and mode in ("none", "polish"):
         p = net.exact_distribution().double().cpu()
         arrays["dist_keys"] = adjacency_keys(net.exact.states["adj"].cpu().numpy())
         arrays["dist_probs"] = (p / p.sum()).numpy()
@@ -493,13 +498,15 @@ def evaluate(inst: Instance, args: argparse.Namespace, tmp: Path) -> list[dict[s
         likelihood = args.ours_reference_likelihood
         extra = [] if likelihood is None else ["--ours-reference-likelihood", str(likelihood)]
         extra += [f"--ours-set={item}" for item in args.ours_set]
+        if args.ours_polish_steps is not None:
+            extra += ["--ours-polish-steps", str(args.ours_polish_steps)]
         return [sys.executable, str(HERE), "--worker", method, "--data", str(inst.data),
                 "--score", inst.score, "--seconds", str(inst.budget), "--samples",
                 str(args.samples), "--seed", str(inst.seed), "--out", str(out),
                 "--ours-correction", args.ours_correction, "--ours-train-fraction",
                 str(args.ours_train_fraction), "--ours-chains", str(args.ours_chains),
                 "--ours-burn-in-fraction", str(args.ours_burn_in_fraction),
-                "--ours-polish-steps", str(args.ours_polish_steps), *extra]  # fmt: skip
+                *extra]  # fmt: skip
 
     methods = [m for m in METHODS if m in args.methods]
     if inst.d > 5 or inst.kind == "discrete":
@@ -744,16 +751,17 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--ours-correction",
         choices=["none", "mh", "sir", "polish"],
-        default="none",
-        help="ours' exact correction: none (default: the user's sampler), GFlowNet-MH, SIR, "
-        "or polish (each policy draw then --ours-polish-steps edge-focused MH steps, timed as "
-        "drawing)",
+        default="polish",
+        help="ours' exact correction: polish (default, the user's sampler, as `emily sample` "
+        "draws: each policy draw then --ours-polish-steps edge-focused MH steps, timed as "
+        "drawing), none (the policy's own draws), GFlowNet-MH or SIR",
     )
     p.add_argument(
         "--ours-polish-steps",
         type=int,
-        default=200,
-        help="edge-focused MH steps per GFlowNet draw (polish)",
+        default=None,
+        help="edge-focused MH steps per GFlowNet draw (polish; default 50 per variable, "
+        "as `emily sample`)",
     )
     p.add_argument(
         "--ours-train-fraction",

@@ -46,6 +46,16 @@ if TYPE_CHECKING:
 MAX_NODES = 62
 """Largest ``d``: the bitmasks are int64 (the limit of :class:`DAGHypotheses` too)."""
 
+STEPS_PER_VARIABLE = 50
+"""The default polish, ``emily sample``'s and the structure-learning benchmark's: 50 steps per
+variable (1,000 at d = 20), so each of a graph's ~d edges is proposed for deletion or reversal
+some 30 times."""
+
+
+def default_polish_steps(d: int) -> int:
+    """Polish steps a DAG over ``d`` variables gets by default (:data:`STEPS_PER_VARIABLE`)."""
+    return STEPS_PER_VARIABLE * d
+
 
 @dataclass(frozen=True)
 class Polished:

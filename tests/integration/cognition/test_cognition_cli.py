@@ -252,15 +252,17 @@ def test_gflownet_dag_sample_and_tracked_structure_plots(tmp_path: Path) -> None
     res = runner.invoke(app, ["sample", str(model), "-n", "100", "--classes", "--json"])
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)
-    assert got["sampler"] == "gflownet"
+    assert got["sampler"] == "gflownet+polish(150)"  # by default 50 steps per variable
     assert sum(g["count"] for g in got["top"]) <= 100
     assert all(isinstance(g["log_score"], float) for g in got["top"])
-    res = runner.invoke(app, ["sample", str(model), "-n", "100", "--polish", "20", "--json"])
-    assert res.exit_code == 0, res.output
-    polished = json.loads(res.output)
-    assert polished["sampler"] == "gflownet+polish(20)"
-    assert sum(g["count"] for g in polished["top"]) <= 100
-    assert polished["marginals"]["columns"] == got["marginals"]["columns"]
+    for flag, sampler in (("20", "gflownet+polish(20)"), ("0", "gflownet")):
+        cmd = ["sample", str(model), "-n", "100", "--polish", flag, "--json"]
+        res = runner.invoke(app, cmd)
+        assert res.exit_code == 0, res.output
+        other = json.loads(res.output)
+        assert other["sampler"] == sampler
+        assert sum(g["count"] for g in other["top"]) <= 100
+        assert other["marginals"]["columns"] == got["marginals"]["columns"]
 
 
 def test_sample_errors_are_one_clear_line(
