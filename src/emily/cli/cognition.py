@@ -692,7 +692,8 @@ def _train_tracked(
     out: Path,
 ) -> tuple[TrackedRun, TrainSummary]:
     """Train inside an MLflow run; the model and a 1,000-sample hypothesis plot are logged, and
-    for DAGs the edge marginals and top graphs of those samples (see :func:`_log_structure`).
+    for DAGs the edge marginals and top graphs of those samples after `emily sample`'s default
+    polish (see :func:`_log_structure`); the hypothesis plot shows the policy's own draws.
 
     The model is logged once, as an MLflow Model (pyfunc, with signature and input example): the
     run's MLflow views show it at once, ``--register`` points a version at it, and the runtime
@@ -726,8 +727,13 @@ def _train_tracked(
             l1, jsd = net.exact_metrics()
             callback(summary.steps, {"l1": l1, "jsd": jsd})
         sample = net.generate(TRAIN_SAMPLES)
-        if space.structure:
-            drawn.append(_dag_draws(net, sample))
+        if space.structure:  # the marginals and top graphs as `emily sample` gives them
+            from emily.cognition import polish_samples
+            from emily.cognition.polish import default_polish_steps
+
+            polish = default_polish_steps(int(getattr(net.env, "d", 0)))
+            polished, _ = polish_samples(net.env, sample, polish)  # type: ignore[arg-type]
+            drawn.append(_dag_draws(net, polished))
         labels = [hypothesis_label(d) for d in sample.descriptions]
         if not net.env.enumerable:
             reference = _reference_target(space, net, TRAIN_SAMPLES)
