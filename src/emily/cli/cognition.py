@@ -728,8 +728,7 @@ def _train_tracked(
             callback(summary.steps, {"l1": l1, "jsd": jsd})
         sample = net.generate(TRAIN_SAMPLES)
         if space.structure:  # the marginals and top graphs as `emily sample` gives them
-            from emily.cognition import polish_samples
-            from emily.cognition.polish import default_polish_steps
+            from emily.cognition import default_polish_steps, polish_samples
 
             polish = default_polish_steps(int(getattr(net.env, "d", 0)))
             polished, _ = polish_samples(net.env, sample, polish)  # type: ignore[arg-type]
@@ -855,7 +854,7 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int | None = 0) -> _Draws
     sample = net.generate(n)
     sampler = "gflownet"
     if polish is None:  # the default: DAG draws polished, other spaces as drawn
-        from emily.cognition.polish import default_polish_steps
+        from emily.cognition import default_polish_steps
 
         structure = hypothesis_space(net.env.name).structure
         polish = default_polish_steps(int(getattr(net.env, "d", 0))) if structure else 0
