@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -99,7 +100,7 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def run_one(cmd: list[str]) -> dict[str, Any]:
-    env = {**__import__("os").environ, **sl.THREADS, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, **sl.THREADS, "PYTHONHASHSEED": "0"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[2:])} failed:\n{done.stderr[-2000:]}")

@@ -728,10 +728,9 @@ def _train_tracked(
             callback(summary.steps, {"l1": l1, "jsd": jsd})
         sample = net.generate(TRAIN_SAMPLES)
         if space.structure:  # the marginals and top graphs as `emily sample` gives them
-            from emily.cognition import default_polish_steps, polish_samples
+            from emily.cognition import polish_samples
 
-            polish = default_polish_steps(int(getattr(net.env, "d", 0)))
-            polished, _ = polish_samples(net.env, sample, polish)  # type: ignore[arg-type]
+            polished, _ = polish_samples(net.env, sample, _default_polish(net))  # type: ignore[arg-type]
             drawn.append(_dag_draws(net, polished))
         labels = [hypothesis_label(d) for d in sample.descriptions]
         if not net.env.enumerable:
@@ -821,6 +820,13 @@ def _checkpoint_format(path: Path) -> str:
     return fmt
 
 
+def _default_polish(net: GFlowNet) -> int:
+    """`emily sample`'s polish steps for a DAG GFlowNet (50 per variable)."""
+    from emily.cognition import default_polish_steps
+
+    return default_polish_steps(int(getattr(net.env, "d", 0)))
+
+
 def _draw(checkpoint: Path, n: int, seed: int, polish: int | None = 0) -> _Draws:
     import torch
 
@@ -853,13 +859,11 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int | None = 0) -> _Draws
     torch.manual_seed(seed)
     sample = net.generate(n)
     sampler = "gflownet"
+    structure = hypothesis_space(net.env.name).structure
     if polish is None:  # the default: DAG draws polished, other spaces as drawn
-        from emily.cognition import default_polish_steps
-
-        structure = hypothesis_space(net.env.name).structure
-        polish = default_polish_steps(int(getattr(net.env, "d", 0))) if structure else 0
+        polish = _default_polish(net) if structure else 0
     if polish:
-        if not hypothesis_space(net.env.name).structure:
+        if not structure:
             raise InputError(
                 f"--polish applies to DAG models; {checkpoint} samples {net.env.name} hypotheses"
             )

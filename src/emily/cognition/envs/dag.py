@@ -129,8 +129,8 @@ class DAGHypotheses(Environment):
         closure = (reach.unsqueeze(-1) >> torch.arange(d, device=self.device)) & 1 == 1
         pmask = (adj.transpose(1, 2).long() * bits).sum(-1)  # [V, j]: bit i if i -> j
         # The running score, summed in path order as step() sums it: each visit's own move.
-        act = actions[traj, step.clamp(max=length - 1)]
-        (edge,) = ((act < n_edges) & (step < length)).nonzero(as_tuple=True)
+        act = actions[traj, step]
+        (edge,) = (act < n_edges).nonzero(as_tuple=True)
         src, dst = act[edge] // d, act[edge] % d
         moved = torch.zeros(n, length + 1, dtype=torch.float64, device=self.device)
         moved[traj[edge], step[edge] + 1] = self.local.delta(src, dst, pmask[edge, dst])
