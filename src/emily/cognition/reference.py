@@ -70,25 +70,54 @@ class ReferenceBuffer:
     Unlike the replay buffer (the best *distinct* hypotheses), repeats matter here: a graph the
     chains visit often is where the posterior's mass is, so drawing uniformly from recent visits
     spends the training where the sampler's errors cost the most.
+
+    A ring: adding overwrites the oldest rows in place, so a step costs the rows it adds, not
+    the buffer's size (a large capacity keeps the chains' long history at no cost per step).
+    Rows are stored as int16 where the length allows (actions index at most ``d^2`` moves).
     """
 
     def __init__(self, capacity: int, length: int, seed: int = 0) -> None:
         if capacity < 1:
             raise InputError(f"reference capacity must be >= 1, got {capacity}")
         self.capacity, self.length = capacity, length
-        self.actions = torch.empty(0, length, dtype=torch.long)
+        self._rows = torch.empty(0, length, dtype=torch.int16)
+        self._size = 0
+        self._next = 0  # the row the next trajectory is written to
         self._gen = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
-        return int(self.actions.shape[0])
+        return self._size
+
+    @property
+    def actions(self) -> torch.Tensor:
+        """The stored trajectories ``[len, length]``, oldest first."""
+        rows = self._rows[: self._size].long()
+        return torch.roll(rows, -self._next, 0) if self._size == self.capacity else rows
 
     def add(self, actions: torch.Tensor) -> None:
         """Append trajectories ``[m, length]``, dropping the oldest beyond capacity."""
-        self.actions = torch.cat([self.actions, actions.cpu()])[-self.capacity :]
+        new = actions.cpu()[-self.capacity :]
+        m = int(new.shape[0])
+        if m == 0:
+            return
+        if int(new.max()) > torch.iinfo(torch.int16).max:
+            raise InputError(f"reference actions must be below 32768, got {int(new.max())}")
+        needed = min(self.capacity, self._size + m)
+        if self._rows.shape[0] < needed:  # grow by doubling, up to the capacity
+            grown = torch.empty(
+                min(self.capacity, max(needed, 2 * self._rows.shape[0])),
+                self.length,
+                dtype=torch.int16,
+            )
+            grown[: self._size] = self._rows[: self._size]
+            self._rows = grown
+        self._rows[(self._next + torch.arange(m)) % self.capacity] = new.to(torch.int16)
+        self._next = (self._next + m) % self.capacity
+        self._size = needed
 
     def sample(self, n: int) -> torch.Tensor:
         """``n`` stored trajectories, each along a fresh random order of its moves."""
         if len(self) == 0:
             raise InputError("cannot sample from an empty reference buffer")
         idx = torch.randint(len(self), (n,), generator=self._gen)
-        return shuffle_moves(self.actions[idx], self._gen)
+        return shuffle_moves(self._rows[idx].long(), self._gen)

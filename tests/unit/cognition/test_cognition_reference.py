@@ -49,6 +49,28 @@ def test_reference_buffer_keeps_the_latest_and_validates() -> None:
         ReferenceBuffer(capacity=2, length=4).sample(1)
 
 
+def test_reference_buffer_ring_matches_a_list_of_the_latest() -> None:
+    """Adds of every size, smaller and larger than the free room and the capacity, keep exactly
+    the latest ``capacity`` rows in order; sampling only ever returns stored rows."""
+    rng = np.random.default_rng(0)
+    buffer = ReferenceBuffer(capacity=7, length=3, seed=0)
+    kept: list[list[int]] = []
+    counter = 0
+    for m in rng.integers(0, 12, size=40):
+        rows = [[counter + r, -1, 5] for r in range(int(m))]
+        counter += int(m)
+        buffer.add(torch.tensor(rows, dtype=torch.long).reshape(-1, 3))
+        kept = (kept + rows)[-7:]
+        assert buffer.actions.tolist() == kept
+        assert len(buffer) == len(kept)
+    drawn = buffer.sample(50)
+    assert drawn.dtype == torch.long
+    assert {int(v) for v in drawn[:, :].max(1).values} <= {row[0] for row in kept} | {5}
+    with pytest.raises(InputError, match="below 32768"):
+        buffer.add(torch.tensor([[40_000, 0, 0]]))
+    assert buffer.actions.tolist() == kept  # the refused add changed nothing
+
+
 def test_actions_from_adjacency_rejects_a_wrong_shape() -> None:
     with pytest.raises(InputError, match="adjacency must be"):
         _env().actions_from_adjacency(np.zeros((2, 4, 4), dtype=bool))
