@@ -73,9 +73,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "lr": 3e-4,
         "learned_pb": False,
         "reference": "mcmc",
-        # Eight graphs per chain per step (four sweeps of MC3): the policy can only be as close
-        # to the posterior as its reference is mixed, and the chains cost little beside a step.
-        "reference_rounds": 8,
+        # Sixteen chains, two graphs each per step (one sweep of MC3 per chain): the policy can
+        # only be as close to the posterior as its reference, and the reference buffer's mode
+        # weights are those of the chains' current positions; four chains set them in quarters
+        # and missed modes at n = 100 (ADR 0015, 2026-11-28). The chains cost little beside a step.
+        "reference_chains": 16,
+        "reference_rounds": 2,
         # The reference paths' likelihood beside the balance residual (ADR 0015, 2026-11-27).
         "reference_likelihood": 100.0,
         "grad_clip": 10.0,

@@ -83,7 +83,7 @@ def test_default_dag_variant_trains_from_mcmc_reference() -> None:
     assert net.reference is not None
     assert net.reference_buffer is not None
     net.train(steps=3, progress=False)
-    assert len(net.reference_buffer) == 3 * 32  # four chains, eight rounds per step
+    assert len(net.reference_buffer) == 3 * 32  # sixteen chains, two rounds per step
     assert net.generate(5).keys.numel() == 5
 
 
