@@ -27,7 +27,7 @@ Methods, each instance and method in its own subprocess, every process on one th
   defaults a user gets (``emily train --env dag`` then ``emily sample``), trained for the budget
   ``--seconds-d*`` (``net.train(seconds=...)`` on a clock that reads the process's CPU time, so
   the budget is CPU seconds); then ``generate(--samples)`` graphs, each moved by
-  ``--ours-polish-steps`` (50 per variable, ``emily sample``'s default) steps of an exact
+  ``--ours-polish-steps`` (150 per variable, ``emily sample``'s default) steps of an exact
   edge-focused MH kernel (:mod:`emily.cognition.polish`), timed apart ("draw 10k": the time to
   draw and polish 10,000 further samples after training, scaled when fewer were drawn). At
   d = 5 its ``jsd`` is the policy's exact one, which bounds the polished draws' (a kernel that
@@ -760,7 +760,7 @@ def parse_args() -> argparse.Namespace:
         "--ours-polish-steps",
         type=int,
         default=None,
-        help="edge-focused MH steps per GFlowNet draw (polish; default 50 per variable, "
+        help="edge-focused MH steps per GFlowNet draw (polish; default 150 per variable, "
         "as `emily sample`)",
     )
     p.add_argument(

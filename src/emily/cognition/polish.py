@@ -46,10 +46,12 @@ if TYPE_CHECKING:
 MAX_NODES = 62
 """Largest ``d``: the bitmasks are int64 (the limit of :class:`DAGHypotheses` too)."""
 
-STEPS_PER_VARIABLE = 50
-"""The default polish, ``emily sample``'s and the structure-learning benchmark's: 50 steps per
-variable (1,000 at d = 20), so each of a graph's ~d edges is proposed for deletion or reversal
-some 30 times."""
+STEPS_PER_VARIABLE = 150
+"""The default polish, ``emily sample``'s and the structure-learning benchmark's: 150 steps per
+variable (3,000 at d = 20), so each of a graph's ~d edges is proposed for deletion or reversal
+some 100 times. Why 150 and not fewer: at d = 20 the polished draws' E-SHD is still falling from
+1,000 steps to 3,000 (``benchmarks/dag_polish.py``, ADR 0015), where it meets structure MCMC's
+on most instances; a draw then costs about 2 ms at d = 20."""
 
 
 def default_polish_steps(d: int) -> int:

@@ -252,7 +252,7 @@ def test_gflownet_dag_sample_and_tracked_structure_plots(tmp_path: Path) -> None
     res = runner.invoke(app, ["sample", str(model), "-n", "100", "--classes", "--json"])
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)
-    assert got["sampler"] == "gflownet+polish(150)"  # by default 50 steps per variable
+    assert got["sampler"] == "gflownet+polish(450)"  # by default 150 steps per variable
     assert sum(g["count"] for g in got["top"]) <= 100
     assert all(isinstance(g["log_score"], float) for g in got["top"])
     for flag, sampler in (("20", "gflownet+polish(20)"), ("0", "gflownet")):
