@@ -121,6 +121,20 @@ def test_spreads_and_goal_verdicts_follow_from_the_instances(figures: dict[str, 
     assert goals["d20_draw_10k_faster_than_mcmc"] == (draw["ours"] < draw["mcmc"])
 
 
+def test_the_paired_difference_follows_from_the_instances(figures: dict[str, Any]) -> None:
+    """``ours_minus_mcmc``: per-instance differences, their mean and standard error."""
+    for metric in ("eshd", "auroc"):
+        by: dict[tuple[int, int], dict[str, float]] = {}
+        for r in rows(figures, family="linear-gaussian", d=20):
+            by.setdefault((r["n"], r["seed"]), {})[r["method"]] = r[metric]
+        diffs = [v["ours"] - v["mcmc"] for v in by.values()]
+        got = figures["ours_minus_mcmc"]["d20"][metric]
+        assert got["n"] == len(diffs) == 2
+        assert got["mean"] == pytest.approx(sum(diffs) / 2)
+        assert got["se"] == pytest.approx(abs(diffs[0] - diffs[1]) / 2)  # sd/sqrt(2), two values
+    assert figures["ours_minus_mcmc"]["d50"] == {"eshd": None, "auroc": None}
+
+
 def test_ours_set_reaches_every_ours_worker(figures: dict[str, Any]) -> None:
     assert figures["conditions"]["ours_overrides"] == {"reference_rounds": 3}
     ours = rows(figures, method="ours")
