@@ -73,12 +73,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "lr": 3e-4,
         "learned_pb": False,
         "reference": "mcmc",
-        # Sixteen chains, two graphs each per step (one sweep of MC3 per chain): the policy can
-        # only be as close to the posterior as its reference, and the reference buffer's mode
-        # weights are those of the chains' current positions; four chains set them in quarters
-        # and missed modes at n = 100 (ADR 0015, 2026-11-28). The chains cost little beside a step.
-        "reference_chains": 16,
-        "reference_rounds": 2,
+        # Chains and graphs per chain by d (gflownet.reference_layout): sixteen chains of two
+        # up to d = 20, where four set the buffer's mode weights in quarters and missed modes at
+        # n = 100; four of eight above, where each chain must walk further (ADR 0015,
+        # 2026-11-28). The chains cost little beside a step.
+        "reference_chains": None,
+        "reference_rounds": None,
         # The reference paths' likelihood beside the balance residual (ADR 0015, 2026-11-27).
         "reference_likelihood": 100.0,
         "grad_clip": 10.0,

@@ -87,6 +87,26 @@ def test_default_dag_variant_trains_from_mcmc_reference() -> None:
     assert net.generate(5).keys.numel() == 5
 
 
+def test_reference_layout_goes_by_d_and_an_explicit_setting_wins() -> None:
+    """The dag variant leaves chains and rounds to ``reference_layout``: sixteen chains of two
+    graphs up to d = 20, four of eight above, 32 graphs a step either way; a config that names
+    either keeps it."""
+    from emily.cognition.gflownet import reference_layout
+
+    assert reference_layout(4) == reference_layout(20) == (16, 2)
+    assert reference_layout(21) == reference_layout(50) == (4, 8)
+    net = build(_env(), default_variant("dag"), seed=0)
+    assert net.config.reference_chains is None
+    assert net.config.reference_rounds is None
+    assert isinstance(net.reference, MCMCReference)
+    assert net.reference.mcmc.n_chains == 16
+    assert net.reference.per_draw == 32
+    named = build(_env(), default_variant("dag"), seed=0, reference_chains=3)
+    assert isinstance(named.reference, MCMCReference)
+    assert named.reference.mcmc.n_chains == 3
+    assert named.reference.per_draw == 3 * 2
+
+
 def test_mcmc_reference_needs_a_dag_space() -> None:
     from emily.cognition import HyperGrid
 
