@@ -821,7 +821,7 @@ def _checkpoint_format(path: Path) -> str:
 
 
 def _default_polish(net: GFlowNet) -> int:
-    """`emily sample`'s polish steps for a DAG GFlowNet (150 per variable)."""
+    """`emily sample`'s polish steps for a DAG GFlowNet (``polish.STEPS_PER_VARIABLE`` each)."""
     from emily.cognition import default_polish_steps
 
     return default_polish_steps(int(getattr(net.env, "d", 0)))
@@ -903,7 +903,7 @@ def sample(
         int | None,
         typer.Option(
             min=0,
-            show_default="150 per variable for DAG GFlowNets",
+            show_default="DAG GFlowNets: a number per variable, printed with the draws",
             help="DAG GFlowNets: move each draw by this many steps of an exact Metropolis-"
             "Hastings kernel over its edges before reporting (the posterior is its invariant "
             "distribution, so draws only come closer to it). 0: the policy's draws as they are.",

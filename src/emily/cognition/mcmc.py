@@ -37,10 +37,21 @@ Chains. All chains start from the empty graph: it is valid under any ``max_paren
 the GFlowNet starts too, needs no DAG sampler of its own, and makes a run a pure function of
 the seed; the chains diverge through their own random streams within the first sweep. Chains
 are advanced in turn and their samples pooled.
+
+Tempering (``betas``, off by default: the plain MC³ is the benchmark's baseline). With inverse
+temperatures ``betas = (1, b_1, ..., b_{K-1})`` each sampled chain gets ``K - 1`` companions
+that target ``pi(G)^b_k``: flatter, so they cross between modes that a one-edge move at
+``b = 1`` leaves only through graphs thousands of times less likely (a collider of five parents
+broken and re-formed). Every :func:`swap_interval` steps one random pair of neighbouring rungs
+proposes to exchange graphs, accepted with ``min(1, exp((b_a - b_b)(log pi_b - log pi_a)))``
+(parallel tempering: each rung keeps its own target invariant), so a mode a hot rung found
+reaches the sampled chain with its posterior weight. Only the ``b = 1`` chains are sampled;
+a ladder of ``K`` rungs costs ``K`` times the steps per kept graph.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -66,6 +77,7 @@ BURN_IN_FRACTION = 0.25
 CACHE_LIMIT = 4_000_000
 """Memoised local scores kept before the cache is emptied (about 90 bytes each, so ~370 MB): a
 d = 50 chain meets ~1M new parent sets a minute. Emptying it changes no sample, only speed."""
+_SWAP_STREAM = 1 << 30  # the chain index of the swap proposals' random stream
 _CLOCK_EVERY = 256  # steps per chain between clock reads during a timed burn-in
 
 _DELETE, _REVERSE, _ADD = 0, 1, 2
@@ -82,6 +94,15 @@ def default_burn_in(d: int) -> int:
     at d = 50).
     """
     return BURN_IN_SWEEPS * d * (d - 1)
+
+
+def swap_interval(d: int) -> int:
+    """Steps per rung between swap proposals of a tempered ladder: an eighth of a sweep.
+
+    Why not every step: a proposal costs two sums over ``d`` local terms, as much as several
+    MH steps, and rungs a few steps apart are still nearly the same graphs they were.
+    """
+    return max(1, d * (d - 1) // 8)
 
 
 def default_thin(d: int) -> int:
@@ -108,9 +129,10 @@ class MCMCSamples:
 class _Chain:
     """One chain's graph (parent and child bitmasks), its local terms and its random stream."""
 
-    __slots__ = ("accepted", "ch", "local", "pa", "rng", "steps")
+    __slots__ = ("accepted", "beta", "ch", "local", "pa", "rng", "steps")
 
-    def __init__(self, d: int, rng: random.Random) -> None:
+    def __init__(self, d: int, rng: random.Random, beta: float = 1.0) -> None:
+        self.beta = beta  # inverse temperature: the chain targets pi(G) ** beta
         self.pa = [0] * d
         self.ch = [0] * d
         self.local = [0.0] * d
@@ -147,6 +169,7 @@ class StructureMCMC:
         max_parents: int | None = None,
         *,
         chains: int = 4,
+        betas: Sequence[float] = (1.0,),
         seed: int = 0,
         clock: Clock | None = None,
     ) -> None:
@@ -159,6 +182,7 @@ class StructureMCMC:
             raise InputError(f"chains must be an integer >= 1, got {chains!r}")
         if not _is_int(seed):
             raise InputError(f"seed must be an integer, got {seed!r}")
+        self.betas = _check_betas(betas)
         self.score, self.d, self.max_parents = score, d, max_parents
         self.n_chains, self.seed = chains, seed
         self.clock = clock or system_clock()
@@ -166,19 +190,40 @@ class StructureMCMC:
         self._cache: list[dict[int, float]] = [{} for _ in range(d)]
         self._cached = 0
         self._chains = [_Chain(d, random.Random(_chain_seed(seed, c))) for c in range(chains)]
-        for chain in self._chains:
+        hot = len(self.betas) - 1
+        self._hot = [
+            [
+                _Chain(d, random.Random(_chain_seed(seed, chains + c * hot + k)), beta)
+                for k, beta in enumerate(self.betas[1:])
+            ]
+            for c in range(chains)
+        ]
+        for chain in self._every_chain():
             chain.local = [self._local(j, 0) for j in range(d)]
+        self._swap_rng = random.Random(_chain_seed(seed, _SWAP_STREAM))
+        self._swap_every = swap_interval(d)
+        self._since_swap = [0] * chains
+        self.swaps_proposed = [0] * max(0, hot)  # per neighbouring pair of rungs
+        self.swaps_accepted = [0] * max(0, hot)
 
     # --- public -------------------------------------------------------------------------------
     @property
     def steps(self) -> int:
-        """MH steps run so far by all chains together, over every :meth:`sample` call."""
-        return sum(c.steps for c in self._chains)
+        """MH steps run so far by all chains together (tempered rungs too), over every
+        :meth:`sample` call."""
+        return sum(c.steps for c in self._every_chain())
 
     @property
     def accepted(self) -> int:
-        """MH steps accepted so far by all chains together."""
-        return sum(c.accepted for c in self._chains)
+        """MH steps accepted so far by all chains together (tempered rungs too)."""
+        return sum(c.accepted for c in self._every_chain())
+
+    @property
+    def swap_rates(self) -> list[float]:
+        """Accepted share of the swaps proposed between each pair of neighbouring rungs (a
+        tempered sampler's health: a pair that never swaps splits the ladder in two)."""
+        pairs = zip(self.swaps_accepted, self.swaps_proposed, strict=True)
+        return [a / p if p else 0.0 for a, p in pairs]
 
     def graphs(self) -> list[list[int]]:
         """Each chain's current graph as per-node parent bitmasks (copies)."""
@@ -191,8 +236,8 @@ class StructureMCMC:
 
     def advance(self, n_steps: int) -> None:
         """``n_steps`` MH steps of every chain, keeping nothing (read :meth:`graphs` after)."""
-        for chain in self._chains:
-            self._advance(chain, n_steps)
+        for c in range(self.n_chains):
+            self._advance_ladder(c, n_steps)
 
     def share_scores(self, other: StructureMCMC) -> None:
         """Use ``other``'s memoised local scores (same score): chains started from its graphs
@@ -223,7 +268,7 @@ class StructureMCMC:
         """
         self._check_sample_args(n_samples, burn_in, thin, seconds)
         start = self.clock.monotonic()
-        steps0, acc0 = self.steps, sum(c.accepted for c in self._chains)
+        steps0, acc0 = self.steps, self.accepted
         with _progress_bar(progress) as tick:
             if seconds is None:
                 self._burn_in(self._burn_in_steps(burn_in), None)
@@ -234,7 +279,7 @@ class StructureMCMC:
                 self._burn_in(self._burn_in_steps(burn_in), burn_end)
                 records = self._collect_timed(n_samples, budget_end, tick)
         steps = self.steps - steps0
-        accepted = sum(c.accepted for c in self._chains) - acc0
+        accepted = self.accepted - acc0
         masks = [m for m, _ in records]
         return MCMCSamples(
             adjacency=masks_to_adjacency(masks, self.d),
@@ -270,21 +315,27 @@ class StructureMCMC:
         return row
 
     def save(self, path: str | Path) -> Path:
-        """Write the score spec, ``max_parents``, chain graphs, random states and step counts."""
+        """Write the score spec, ``max_parents``, the ladder, chain graphs, random states and
+        step counts (every chain, sampled ones first, then each one's tempered rungs)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        graphs = masks_to_adjacency([c.pa for c in self._chains], self.d)
+        chains = list(self._every_chain())
+        graphs = masks_to_adjacency([c.pa for c in chains], self.d)
         torch.save(
             {
                 "format": FORMAT,
                 "score": self.score.spec(),
                 "max_parents": self.max_parents,
                 "chains": self.n_chains,
+                "betas": list(self.betas),
                 "seed": self.seed,
                 "graphs": torch.from_numpy(graphs),
-                "rng": torch.tensor([_rng_words(c.rng) for c in self._chains], dtype=torch.int64),
-                "steps": torch.tensor([c.steps for c in self._chains], dtype=torch.int64),
-                "accepted": torch.tensor([c.accepted for c in self._chains], dtype=torch.int64),
+                "rng": torch.tensor([_rng_words(c.rng) for c in chains], dtype=torch.int64),
+                "steps": torch.tensor([c.steps for c in chains], dtype=torch.int64),
+                "accepted": torch.tensor([c.accepted for c in chains], dtype=torch.int64),
+                "swap_rng": torch.tensor(_rng_words(self._swap_rng), dtype=torch.int64),
+                "since_swap": list(self._since_swap),
+                "swaps": [list(self.swaps_proposed), list(self.swaps_accepted)],
             },
             path,
         )
@@ -300,15 +351,20 @@ class StructureMCMC:
             score_from_spec(blob["score"]),
             blob["max_parents"],
             chains=int(blob["chains"]),
+            betas=blob.get("betas", (1.0,)),  # checkpoints before tempering: one rung
             seed=int(blob["seed"]),
             clock=clock,
         )
         graphs = blob["graphs"].numpy()
-        for c, chain in enumerate(mcmc._chains):
+        for c, chain in enumerate(mcmc._every_chain()):
             mcmc._set_graph(chain, _adjacency_to_masks(graphs[c], mcmc.d))
-            chain.rng.setstate((3, tuple(int(w) for w in blob["rng"][c].tolist()), None))
+            chain.rng.setstate(_rng_state(blob["rng"][c]))
             chain.steps = int(blob["steps"][c])
             chain.accepted = int(blob["accepted"][c])
+        if "swap_rng" in blob:
+            mcmc._swap_rng.setstate(_rng_state(blob["swap_rng"]))
+            mcmc._since_swap = [int(k) for k in blob["since_swap"]]
+            mcmc.swaps_proposed, mcmc.swaps_accepted = ([int(k) for k in x] for x in blob["swaps"])
         return mcmc
 
     # --- sampling schedule --------------------------------------------------------------------
@@ -343,8 +399,8 @@ class StructureMCMC:
             if until is not None and self.clock.monotonic() >= until:
                 return
             run = min(block, left)
-            for chain in self._chains:
-                self._advance(chain, run)
+            for c in range(self.n_chains):
+                self._advance_ladder(c, run)
             left -= run
 
     def _collect_fixed(self, n: int, thin: int, tick: _Tick) -> list[tuple[list[int], float]]:
@@ -372,10 +428,50 @@ class StructureMCMC:
     def _round(self, thin: int) -> list[tuple[list[int], float]]:
         """Advance each chain ``thin`` steps and keep its graph and log-score."""
         out = []
-        for chain in self._chains:
-            self._advance(chain, thin)
+        for c, chain in enumerate(self._chains):
+            self._advance_ladder(c, thin)
             out.append((list(chain.pa), math.fsum(chain.local)))
         return out
+
+    def _every_chain(self) -> Iterator[_Chain]:
+        yield from self._chains
+        for rungs in self._hot:
+            yield from rungs
+
+    def _advance_ladder(self, c: int, n_steps: int) -> None:
+        """``n_steps`` steps of sampled chain ``c`` and of its tempered rungs, with a swap
+        proposal every ``swap_interval(d)`` steps (counted across calls, so how a caller splits
+        the steps does not change how often rungs swap)."""
+        cold, hot = self._chains[c], self._hot[c]
+        if not hot:
+            self._advance(cold, n_steps)
+            return
+        left = n_steps
+        while left > 0:
+            run = min(left, self._swap_every - self._since_swap[c])
+            self._advance(cold, run)
+            for rung in hot:
+                self._advance(rung, run)
+            left -= run
+            self._since_swap[c] += run
+            if self._since_swap[c] == self._swap_every:
+                self._since_swap[c] = 0
+                self._swap([cold, *hot])
+
+    def _swap(self, ladder: list[_Chain]) -> None:
+        """Propose to exchange the graphs of one random pair of neighbouring rungs."""
+        rng = self._swap_rng
+        k = int(rng.random() * (len(ladder) - 1))
+        u = rng.random()
+        a, b = ladder[k], ladder[k + 1]
+        log_ratio = (a.beta - b.beta) * (math.fsum(b.local) - math.fsum(a.local))
+        self.swaps_proposed[k] += 1
+        if log_ratio < 0.0 and u >= math.exp(log_ratio):
+            return
+        self.swaps_accepted[k] += 1
+        a.pa, b.pa = b.pa, a.pa
+        a.ch, b.ch = b.ch, a.ch
+        a.local, b.local = b.local, a.local
 
     # --- the chain ----------------------------------------------------------------------------
     def _advance(self, chain: _Chain, n_steps: int) -> None:
@@ -386,6 +482,7 @@ class StructureMCMC:
         propose, reaches, apply = self._propose, self._reaches, self._apply
         ch = chain.ch
         exp = math.exp
+        beta = chain.beta  # 1.0 leaves every delta exactly as it was
         accepted = 0
         for _ in range(n_steps):
             i, j = divmod(int(rand() * n_pairs), d1)
@@ -396,6 +493,7 @@ class StructureMCMC:
             if move is None:
                 continue
             kind, delta = move
+            delta *= beta
             if delta < 0.0 and u >= exp(delta):
                 continue
             if 0 < kind < _ACYCLIC and reaches(ch, j, i):
@@ -490,6 +588,19 @@ def _adjacency_to_masks(adjacency: Any, d: int) -> list[int]:
     return [sum(1 << int(i) for i in np.flatnonzero(adj[:, j])) for j in range(d)]
 
 
+def _check_betas(betas: Sequence[float]) -> tuple[float, ...]:
+    """Inverse temperatures: the first 1 (the chain sampled), then strictly decreasing in (0, 1)."""
+    try:
+        out = tuple(float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise InputError(f"betas must be a sequence of numbers, got {betas!r}") from None
+    if not out or out[0] != 1.0:
+        raise InputError(f"betas must start at 1.0 (the chain that is sampled), got {out!r}")
+    if any(not (0.0 < b < a) for a, b in itertools.pairwise(out)):
+        raise InputError(f"betas must decrease strictly and stay above 0, got {out!r}")
+    return out
+
+
 def _accept(delta: float) -> float:
     return 1.0 if delta >= 0.0 else math.exp(delta)
 
@@ -502,6 +613,10 @@ def _chain_seed(seed: int, chain: int) -> int:
     """Independent streams per chain from one seed (SeedSequence mixes nearby seeds well)."""
     words = np.random.SeedSequence([abs(seed), int(seed < 0), chain]).generate_state(4)
     return int.from_bytes(words.astype(np.uint32).tobytes(), "little")
+
+
+def _rng_state(words: Any) -> tuple[Any, ...]:
+    return (3, tuple(int(w) for w in words.tolist()), None)
 
 
 def _rng_words(rng: random.Random) -> list[int]:

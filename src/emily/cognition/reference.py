@@ -18,6 +18,7 @@ Any object with ``draw() -> (adjacency [m, d, d] bool, log_score [m])`` can serv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -47,12 +48,13 @@ class MCMCReference:
         *,
         chains: int = 4,
         rounds: int = 2,
+        betas: Sequence[float] = (1.0,),
         burn_in_sweeps: int = BURN_IN_SWEEPS,
         seed: int = 0,
     ) -> None:
         if burn_in_sweeps < 0:
             raise InputError(f"burn_in_sweeps must be >= 0, got {burn_in_sweeps}")
-        self.mcmc = StructureMCMC(score, max_parents, chains=chains, seed=seed)
+        self.mcmc = StructureMCMC(score, max_parents, chains=chains, betas=betas, seed=seed)
         self.per_draw = chains * rounds
         self._burn_in = burn_in_sweeps * self.mcmc.d * (self.mcmc.d - 1)
 

@@ -73,12 +73,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "lr": 3e-4,
         "learned_pb": False,
         "reference": "mcmc",
-        # Chains and graphs per chain by d (gflownet.reference_layout): sixteen chains of two
-        # up to d = 20, where four set the buffer's mode weights in quarters and missed modes at
-        # n = 100; four of eight above, where each chain must walk further (ADR 0015,
-        # 2026-11-28). The chains cost little beside a step.
+        # Chains, graphs per chain and tempered ladder by d (gflownet.reference_layout): up to
+        # d = 20 four chains with ladders of four rungs, which cross between modes that plain
+        # chains weigh by where they happen to be; four plain chains of eight graphs above,
+        # where each chain must walk further (ADR 0015, 2026-11-28). The chains cost about a
+        # sixth of a step at d = 20.
         "reference_chains": None,
         "reference_rounds": None,
+        "reference_betas": None,
         # The reference paths' likelihood beside the balance residual (ADR 0015, 2026-11-27).
         "reference_likelihood": 100.0,
         "grad_clip": 10.0,

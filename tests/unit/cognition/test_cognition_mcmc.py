@@ -127,6 +127,60 @@ def test_d4_matches_exact_posterior(edge_penalty: float) -> None:
     assert max_err < 0.03
 
 
+def test_d4_tempered_matches_exact_posterior() -> None:
+    """The sampled chain of a tempered ladder keeps the posterior: the swaps are exact moves.
+
+    A swap rule with the sign of the log-ratio flipped, or one that swapped graphs but not
+    their local terms, leaves the cold chain off the posterior by far more than the bound.
+    """
+    score = _bge(4, edge_penalty=0.5)
+    env = DAGHypotheses(score)
+    exact = ExactEvaluator(env)
+    q = exact.target
+    mcmc = StructureMCMC(score, seed=0, betas=(1.0, 0.6, 0.3))
+    samples = mcmc.sample(20_000, thin=10)
+    emp = empirical_distribution(_keys(env, samples.adjacency), exact.keys)
+    assert jensen_shannon(emp, q) < 2 * _iid_jsd(q, 20_000)
+    assert all(0.05 < rate < 1.0 for rate in mcmc.swap_rates)
+
+
+def test_one_rung_is_the_plain_sampler() -> None:
+    score = _bge(6)
+    a = StructureMCMC(score, seed=3).sample(40, thin=9)
+    b = StructureMCMC(score, seed=3, betas=[1.0]).sample(40, thin=9)
+    np.testing.assert_array_equal(a.adjacency, b.adjacency)
+    assert a.steps == b.steps
+
+
+def test_hot_rungs_hand_the_sampled_chain_only_what_its_target_allows() -> None:
+    """Two equally likely graphs, x0 -> x1 and x1 -> x0, and the empty graph far less likely
+    (a strong dependence). The hottest rung (b = 0.05) visits the empty graph often; swaps
+    must not carry it down to the sampled chain, and must keep the two modes at one half."""
+    rng = np.random.default_rng(0)
+    x0 = rng.normal(size=400)
+    frame = pd.DataFrame({"x0": x0, "x1": x0 + 0.3 * rng.normal(size=400)})
+    score = BGeScore(frame)
+    tempered = StructureMCMC(score, chains=2, seed=1, betas=(1.0, 0.5, 0.2, 0.05))
+    draws = tempered.sample(4_000, thin=2).adjacency
+    forward = draws[:, 0, 1].mean()
+    assert 0.35 < forward < 0.65
+    assert draws[:, 0, 1].sum() + draws[:, 1, 0].sum() == len(draws)  # never the empty graph
+    assert min(tempered.swap_rates) > 0.0
+
+
+@pytest.mark.parametrize("score", [_bge(5, edge_penalty=0.3), _bdeu(4)], ids=["bge", "bdeu"])
+def test_tempered_save_load_continues_identically(score: DecomposableScore, tmp_path: Path) -> None:
+    mcmc = StructureMCMC(score, 3, chains=2, seed=5, betas=(1.0, 0.7, 0.4))
+    mcmc.sample(30, thin=5)  # stops between two swap proposals
+    loaded = StructureMCMC.load(mcmc.save(tmp_path / "chain.pt"))
+    assert loaded.betas == (1.0, 0.7, 0.4)
+    assert loaded.swaps_proposed == mcmc.swaps_proposed
+    a, b = mcmc.sample(60, thin=7), loaded.sample(60, thin=7)
+    np.testing.assert_array_equal(a.adjacency, b.adjacency)
+    assert (a.steps, a.acceptance_rate) == (b.steps, b.acceptance_rate)
+    assert loaded.swap_rates == mcmc.swap_rates
+
+
 # --- every sample ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("score", "max_parents"), [(_bdeu(7), 2), (_bge(9, n=200), 3), (_bge(6), None)]
@@ -309,6 +363,11 @@ def test_sample_refuses_bad_arguments(kwargs: dict[str, object], match: str) -> 
         (1.5, {}, r"max_parents must be None or in \[0, 3\]"),
         (None, {"chains": 0}, "chains must be an integer >= 1"),
         (None, {"seed": "x"}, "seed must be an integer"),
+        (None, {"betas": ()}, r"betas must start at 1\.0"),
+        (None, {"betas": (0.5, 0.2)}, r"betas must start at 1\.0"),
+        (None, {"betas": (1.0, 0.5, 0.5)}, "betas must decrease strictly"),
+        (None, {"betas": (1.0, 0.0)}, "betas must decrease strictly and stay above 0"),
+        (None, {"betas": "hot"}, "betas must be a sequence of numbers"),
     ],
 )
 def test_constructor_refuses_bad_arguments(

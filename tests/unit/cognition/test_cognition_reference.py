@@ -83,28 +83,47 @@ def test_default_dag_variant_trains_from_mcmc_reference() -> None:
     assert net.reference is not None
     assert net.reference_buffer is not None
     net.train(steps=3, progress=False)
-    assert len(net.reference_buffer) == 3 * 32  # sixteen chains, two rounds per step
+    assert len(net.reference_buffer) == 3 * 8  # four sampled chains, two rounds per step
     assert net.generate(5).keys.numel() == 5
 
 
 def test_reference_layout_goes_by_d_and_an_explicit_setting_wins() -> None:
-    """The dag variant leaves chains and rounds to ``reference_layout``: sixteen chains of two
-    graphs up to d = 20, four of eight above, 32 graphs a step either way; a config that names
-    either keeps it."""
+    """The dag variant leaves chains, rounds and ladder to ``reference_layout``: four chains of
+    two graphs with ladders of four rungs up to d = 20, four plain chains of eight above, 32
+    chain-rounds a step either way; a config that names any of them keeps it."""
     from emily.cognition.gflownet import reference_layout
 
-    assert reference_layout(4) == reference_layout(20) == (16, 2)
-    assert reference_layout(21) == reference_layout(50) == (4, 8)
+    assert reference_layout(4) == reference_layout(20) == (4, 2, (1.0, 0.9, 0.8, 0.7))
+    assert reference_layout(21) == reference_layout(50) == (4, 8, (1.0,))
     net = build(_env(), default_variant("dag"), seed=0)
     assert net.config.reference_chains is None
     assert net.config.reference_rounds is None
+    assert net.config.reference_betas is None
     assert isinstance(net.reference, MCMCReference)
-    assert net.reference.mcmc.n_chains == 16
-    assert net.reference.per_draw == 32
+    assert net.reference.mcmc.n_chains == 4
+    assert net.reference.mcmc.betas == (1.0, 0.9, 0.8, 0.7)
+    assert net.reference.per_draw == 8
     named = build(_env(), default_variant("dag"), seed=0, reference_chains=3)
     assert isinstance(named.reference, MCMCReference)
     assert named.reference.mcmc.n_chains == 3
     assert named.reference.per_draw == 3 * 2
+    plain = build(_env(), default_variant("dag"), seed=0, reference_betas=[1.0])  # JSON's list
+    assert isinstance(plain.reference, MCMCReference)
+    assert plain.reference.mcmc.betas == (1.0,)
+
+
+def test_the_reference_ladder_swaps_and_hands_over_only_sampled_graphs() -> None:
+    """The trainer's reference draws come from the sampled (b = 1) chains only, and the hot
+    rungs do swap with them."""
+    net = build(_env(), default_variant("dag"), seed=0)
+    assert isinstance(net.reference, MCMCReference)
+    adjacency, log_score = net.reference.draw()
+    assert adjacency.shape[0] == log_score.shape[0] == 8
+    cold = [c.pa for c in net.reference.mcmc._chains]
+    assert net.reference.mcmc.graphs() == [list(pa) for pa in cold]
+    assert sum(net.reference.mcmc.swaps_accepted) > 0
+    with pytest.raises(InputError, match=r"betas must start at 1\.0"):
+        build(_env(), default_variant("dag"), seed=0, reference_betas=(0.5,))
 
 
 def test_mcmc_reference_needs_a_dag_space() -> None:
@@ -191,7 +210,8 @@ def test_the_gflownet_hands_its_reference_burn_in_to_the_chains() -> None:
     plain = build(_env(), "dag", seed=0, reference_burn_in=0).reference
     assert isinstance(plain, MCMCReference)
     plain.draw()
-    assert first - plain.mcmc.steps == 7 * 5 * 4 * plain.mcmc.n_chains
+    rungs = plain.mcmc.n_chains * len(plain.mcmc.betas)  # steps count the tempered rungs too
+    assert first - plain.mcmc.steps == 7 * 5 * 4 * rungs
 
 
 def test_reference_burn_in_must_not_be_negative() -> None:
