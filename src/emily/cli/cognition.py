@@ -359,6 +359,16 @@ def train(
     chains: Annotated[
         int | None, typer.Option(min=1, help="--sampler mcmc: parallel chains (default 4).")
     ] = None,
+    betas: Annotated[
+        str | None,
+        typer.Option(
+            help="--sampler mcmc: inverse temperatures of a tempered ladder per chain, from 1 "
+            "down, comma-separated (e.g. 1,0.9,0.8,0.7: parallel tempering, which crosses "
+            "between modes plain chains stay in; each rung costs as much as a chain). "
+            "Default: 1, plain MC³.",
+            show_default=False,
+        ),
+    ] = None,
     nodes: Annotated[int, typer.Option(min=2, help="Variables of synthetic DAG data.")] = 4,
     max_parents: Annotated[
         int | None, typer.Option(min=0, help="At most this many parents per variable.")
@@ -426,8 +436,8 @@ def train(
         given = [flag for flag, value in gflownet_only.items() if value not in (None, False)]
         if given:
             raise InputError(f"{', '.join(given)} apply to GFlowNets: drop them for --sampler mcmc")
-    elif chains is not None:
-        raise InputError("--chains sets MCMC chains: add --sampler mcmc")
+    elif chains is not None or betas is not None:
+        raise InputError("--chains and --betas set MCMC chains: add --sampler mcmc")
     if register is not None and not track:
         raise InputError("--register needs a tracked run: drop --no-track")
     card_spec = None
@@ -445,8 +455,9 @@ def train(
             for note in setup.notes:
                 console.print(f"note: {escape(note)}", highlight=False)
         if sampler is SamplerChoice.mcmc:
-            _train_mcmc(space.name, setup, max_parents, chains or 4, seed, steps, seconds, out,
-                        progress, as_json, track, experiment)  # fmt: skip
+            ladder = _parse_betas(betas)
+            _train_mcmc(space.name, setup, max_parents, chains or 4, ladder, seed, steps, seconds,
+                        out, progress, as_json, track, experiment)  # fmt: skip
             return
     data_score = None if setup is None else setup.score
     options = SpaceOptions(ndim, height, nodes, max_parents, seed, data_score)
@@ -553,11 +564,24 @@ def _print_result(result: dict[str, Any], as_json: bool) -> None:
         console.print(f"{key}: {escape(shown)}", highlight=False)
 
 
+def _parse_betas(text: str | None) -> tuple[float, ...]:
+    """``--betas``: comma-separated numbers (StructureMCMC checks the ladder itself)."""
+    if text is None:
+        return (1.0,)
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(
+            f"--betas must be comma-separated numbers from 1 down, e.g. 1,0.9,0.8,0.7; got {text!r}"
+        ) from None
+
+
 def _train_mcmc(
     env: str,
     setup: StructureSetup,
     max_parents: int | None,
     chains: int,
+    betas: tuple[float, ...],
     seed: int,
     steps: int | None,
     seconds: float | None,
@@ -576,7 +600,7 @@ def _train_mcmc(
     """
     from emily.cognition import StructureMCMC
 
-    mcmc = StructureMCMC(setup.score, max_parents, chains=chains, seed=seed)
+    mcmc = StructureMCMC(setup.score, max_parents, chains=chains, betas=betas, seed=seed)
     show = progress and not as_json
     kept: list[Any] = []
 
@@ -596,6 +620,7 @@ def _train_mcmc(
         params = {
             "sampler": "mcmc",
             "chains": chains,
+            "betas": ",".join(f"{b:g}" for b in betas),
             "seed": seed,
             "max_parents": max_parents,
             "steps": steps,
@@ -625,6 +650,9 @@ def _train_mcmc(
         "samples_kept": len(drawn.adjacency),
         **_setup_fields(setup, "mcmc"),
     }
+    if len(betas) > 1:  # a ladder's health: a pair of rungs that never swaps splits it
+        result["betas"] = list(betas)
+        result["swap_rates"] = [round(rate, 3) for rate in mcmc.swap_rates]
     if run is not None:
         result["run_id"], result["model_uri"] = run.run_id, run.model_uri
         result["run_name"], result["run_url"] = run.run_name, run.url

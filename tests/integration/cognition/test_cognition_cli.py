@@ -165,6 +165,9 @@ def test_bdeu_encodes_string_categories(tmp_path: Path) -> None:
         (["--sampler", "mcmc"], "--sampler apply to --env dag only"),
         (["--env", "dag", "--sampler", "mcmc", "--hidden", "8"], "--hidden apply to GFlowNets"),
         (["--env", "dag", "--chains", "2"], "add --sampler mcmc"),
+        (["--env", "dag", "--betas", "1,0.5"], "add --sampler mcmc"),
+        (["--env", "dag", "--sampler", "mcmc", "--betas", "1,hot"], "comma-separated numbers"),
+        (["--env", "dag", "--sampler", "mcmc", "--betas", "1,0.5,0.7"], "decrease strictly"),
         (["--env", "dag", "--nodes", "3", "--prior", "er", "--expected-parents", "1.5"], "at most"),
     ],
 )
@@ -226,6 +229,26 @@ def test_mcmc_train_then_sample_writes_every_summary(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "m.json").read_text())["columns"] == ["x0", "x1", "x2"]
     assert "most probable edges" in res.output
+
+
+def test_tempered_mcmc_trains_reports_its_swaps_and_samples_from_its_checkpoint(
+    tmp_path: Path,
+) -> None:
+    csv_path = _user_csv(tmp_path)
+    chains = tmp_path / "tempered.pt"
+    res = runner.invoke(
+        app,
+        ["train", "--env", "dag", "--data", str(csv_path), "--sampler", "mcmc", "--steps", "200",
+         "--chains", "2", "--betas", "1,0.8,0.6", "--no-track", "--out", str(chains), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["betas"] == [1.0, 0.8, 0.6]
+    assert len(out["swap_rates"]) == 2
+    assert all(0 < rate <= 1 for rate in out["swap_rates"])
+    res = runner.invoke(app, ["sample", str(chains), "-n", "40", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["samples"] == 40
 
 
 def test_gflownet_dag_sample_and_tracked_structure_plots(tmp_path: Path) -> None:
