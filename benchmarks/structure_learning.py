@@ -235,15 +235,17 @@ def ours_worker(
         further = args.samples
         importance_resample(net, further, further, seed=args.seed + 1)
     elif mode == "polish":
-        from emily.cognition.polish import EdgeMH, default_polish_steps
+        from emily.cognition.polish import EdgeMH, default_polish_steps, polish_layout
 
         further = args.samples
         steps = args.ours_polish_steps
         steps = default_polish_steps(d) if steps is None else steps
-        drawn = net.generate(further).states["adj"].cpu().numpy().astype(bool)
-        polished = EdgeMH(score, seed=args.seed).run(drawn, steps)
-        arrays["adjacency"] = polished.adjacency
+        chains, keep = polish_layout(further)  # as `emily sample` draws them
+        drawn = net.generate(chains).states["adj"].cpu().numpy().astype(bool)
+        polished = EdgeMH(score, seed=args.seed).run(drawn, steps, keep=keep)
+        arrays["adjacency"] = polished.adjacency[:further]
         out.update(acceptance_rate=polished.acceptance, polish_steps=polished.steps)
+        out.update(polish_chains=chains, polish_keep=keep)
     else:
         further = args.samples
         arrays["adjacency"] = net.generate(further).states["adj"].cpu().numpy().astype(bool)

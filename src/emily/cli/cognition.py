@@ -885,7 +885,6 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int | None = 0) -> _Draws
 
     net = GFlowNet.load(checkpoint)
     torch.manual_seed(seed)
-    sample = net.generate(n)
     sampler = "gflownet"
     structure = hypothesis_space(net.env.name).structure
     if polish is None:  # the default: DAG draws polished, other spaces as drawn
@@ -895,10 +894,15 @@ def _draw(checkpoint: Path, n: int, seed: int, polish: int | None = 0) -> _Draws
             raise InputError(
                 f"--polish applies to DAG models; {checkpoint} samples {net.env.name} hypotheses"
             )
-        from emily.cognition import polish_samples
+        from emily.cognition import polish_layout, polish_samples
 
-        sample, _ = polish_samples(net.env, sample, polish, seed=seed)  # type: ignore[arg-type]
-        sampler = f"gflownet+polish({polish})"
+        dag: Any = net.env  # a DAG space, as `structure` says
+        chains, keep = polish_layout(n)  # many draws: a few graphs from each polish chain
+        policy_draws = net.generate(chains)
+        sample, _ = polish_samples(dag, policy_draws, polish, keep=keep, limit=n, seed=seed)
+        sampler = f"gflownet+polish({polish})" + (f", {keep} per chain" if keep > 1 else "")
+    else:
+        sample = net.generate(n)
     draws = _Draws(
         sampler=sampler,
         keys=sample.keys.tolist(),

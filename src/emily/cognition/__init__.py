@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     )
     from emily.cognition.mcmc import MCMCSamples, StructureMCMC
     from emily.cognition.metrics import dag_collapse, detect_mode_collapse, diversity
-    from emily.cognition.polish import default_polish_steps, polish_samples
+    from emily.cognition.polish import default_polish_steps, polish_layout, polish_samples
     from emily.cognition.posterior import (
         class_summary,
         edge_auroc,
@@ -93,7 +93,7 @@ _HOMES = {
     ),
     "emily.cognition.mcmc": ("MCMCSamples", "StructureMCMC"),
     "emily.cognition.metrics": ("dag_collapse", "detect_mode_collapse", "diversity"),
-    "emily.cognition.polish": ("default_polish_steps", "polish_samples"),
+    "emily.cognition.polish": ("default_polish_steps", "polish_layout", "polish_samples"),
     "emily.cognition.posterior": (
         "class_summary", "edge_auroc", "edge_marginals", "expected_shd", "marginals_payload",
         "plot_marginals", "plot_top_graphs", "read_graph_csv", "top_graphs", "write_dot",
@@ -136,6 +136,7 @@ __all__ = [
     "marginals_payload",
     "plot_marginals",
     "plot_top_graphs",
+    "polish_layout",
     "polish_samples",
     "prepare_for_bdeu",
     "prepare_for_bge",

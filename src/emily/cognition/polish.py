@@ -54,6 +54,29 @@ some 100 times. Why 150 and not fewer: at d = 20 the polished draws' E-SHD is st
 on most instances; a draw then costs about 2 ms at d = 20."""
 
 
+SNAPSHOTS_PER_CHAIN = 5
+"""Most graphs a polish chain gives, ``steps`` apart, when many draws are asked for."""
+MIN_POLISH_CHAINS = 1_000
+"""Fewest independent chains (policy draws) behind a polished sample, where it has that many."""
+
+
+def polish_layout(n: int) -> tuple[int, int]:
+    """``(chains, snapshots per chain)`` for ``n`` polished draws: at least ``min(n, 1,000)``
+    chains, at most :data:`SNAPSHOTS_PER_CHAIN` graphs from each, and fewer than ``keep`` graphs
+    polished beyond ``n``.
+
+    Why snapshots: a chain's later graphs have been polished longer, so at the same steps per
+    draw they are closer to the posterior than more chains polished once (at d = 20, n = 1,000,
+    10,000 draws: E-SHD 6.27 with five a chain against 6.39 with one; the MCMC 6.2); why not
+    fewer chains: the policy's draws set the mode weights, and 1,000 starts keep their sampling
+    error near a percent. Below 2,000 draws nothing changes: one graph per chain.
+    """
+    if n < 1:
+        raise InputError(f"n must be >= 1, got {n}")
+    keep = max(1, min(SNAPSHOTS_PER_CHAIN, n // MIN_POLISH_CHAINS))
+    return -(-n // keep), keep
+
+
 def default_polish_steps(d: int) -> int:
     """Polish steps a DAG over ``d`` variables gets by default (:data:`STEPS_PER_VARIABLE`)."""
     return STEPS_PER_VARIABLE * d
@@ -63,9 +86,10 @@ def default_polish_steps(d: int) -> int:
 class Polished:
     """What :meth:`EdgeMH.run` returns."""
 
-    adjacency: np.ndarray  # [n, d, d] bool, each input graph after ``steps`` MH steps
-    steps: int  # MH steps per graph
+    adjacency: np.ndarray  # [keep * n, d, d] bool: every chain after steps, 2 steps, ...
+    steps: int  # MH steps between snapshots (the first one too)
     acceptance: float  # accepted / proposed, all graphs
+    keep: int = 1  # snapshots per chain
 
 
 class EdgeMH:
@@ -94,16 +118,21 @@ class EdgeMH:
         self._rng = np.random.default_rng(seed)
         self._local = ScoreCache(score)
 
-    def run(self, adjacency: np.ndarray, steps: int) -> Polished:
-        """Advance one chain from each graph of ``adjacency`` ``[n, d, d]`` by ``steps`` steps."""
+    def run(self, adjacency: np.ndarray, steps: int, keep: int = 1) -> Polished:
+        """Advance one chain from each graph of ``adjacency`` ``[n, d, d]`` by ``keep * steps``
+        steps, keeping each chain's graph every ``steps`` steps (snapshot-major: every chain's
+        first graph, then every chain's second, ...)."""
         adj = np.asarray(adjacency, dtype=bool)
         if adj.ndim != 3 or adj.shape[1:] != (self.d, self.d):
             raise InputError(f"adjacency must be [n, {self.d}, {self.d}], got {adj.shape}")
         if not isinstance(steps, int) or steps < 0:
             raise InputError(f"steps must be an int >= 0, got {steps!r}")
+        if not isinstance(keep, int) or keep < 1:
+            raise InputError(f"keep must be an int >= 1 (graphs per chain), got {keep!r}")
         n, d = adj.shape[0], self.d
         if n == 0 or steps == 0:
-            return Polished(adjacency=adj.copy(), steps=steps, acceptance=0.0)
+            return Polished(adjacency=np.concatenate([adj] * keep), steps=steps, acceptance=0.0,
+                            keep=keep)  # fmt: skip
         cyclic = np.flatnonzero(~is_acyclic(adj))
         if cyclic.size:
             raise InputError(
@@ -131,11 +160,18 @@ class EdgeMH:
             (n_pairs - 2 * kk[:-1]) / (kk[:-1] + 1)
         )
         accepted = 0
-        for _ in range(steps):
-            accepted += self._step(pa, ch, current, log_q_table)
-        # adjacency[c, i, j] = bit i of pa[j, c]
-        out = (pa.T[:, None, :] >> np.arange(d, dtype=np.int64)[None, :, None]) & 1
-        return Polished(adjacency=out.astype(bool), steps=steps, acceptance=accepted / (n * steps))
+        shift = np.arange(d, dtype=np.int64)[None, :, None]
+        snapshots = []
+        for _ in range(keep):
+            for _ in range(steps):
+                accepted += self._step(pa, ch, current, log_q_table)
+            snapshots.append(((pa.T[:, None, :] >> shift) & 1).astype(bool))  # [c, i, j]
+        return Polished(
+            adjacency=np.concatenate(snapshots),
+            steps=steps,
+            acceptance=accepted / (n * steps * keep),
+            keep=keep,
+        )
 
     def _step(
         self, pa: np.ndarray, ch: np.ndarray, current: np.ndarray, log_q_table: np.ndarray
@@ -301,9 +337,16 @@ def _reaches_avoiding_edge(
 
 
 def polish_samples(
-    env: DAGHypotheses, samples: Samples, steps: int, *, seed: int = 0
+    env: DAGHypotheses,
+    samples: Samples,
+    steps: int,
+    *,
+    keep: int = 1,
+    limit: int | None = None,
+    seed: int = 0,
 ) -> tuple[Samples, Polished]:
-    """A DAG GFlowNet's ``samples`` with each graph moved by ``steps`` :class:`EdgeMH` steps.
+    """A DAG GFlowNet's ``samples`` with each graph moved by ``steps`` :class:`EdgeMH` steps
+    (``keep`` graphs per chain, ``steps`` apart; the first ``limit`` of them).
 
     Why: the kernel leaves the posterior invariant, so the draws can only come closer to it
     (what ``emily sample --polish`` offers). Keys, rewards, embeddings and descriptions are those
@@ -314,9 +357,10 @@ def polish_samples(
     from emily.cognition.gflownet import Samples
 
     adjacency = samples.states["adj"].detach().cpu().numpy().astype(bool)
-    run = EdgeMH(env.score, env.max_parents, seed=seed).run(adjacency, steps)
-    _, keys, log_reward = env.actions_from_adjacency(run.adjacency)
-    states = {"adj": torch.as_tensor(run.adjacency, device=env.device)}
+    run = EdgeMH(env.score, env.max_parents, seed=seed).run(adjacency, steps, keep=keep)
+    polished_adj = run.adjacency[:limit]
+    _, keys, log_reward = env.actions_from_adjacency(polished_adj)
+    states = {"adj": torch.as_tensor(polished_adj, device=env.device)}
     polished = Samples(
         states=states,
         log_reward=log_reward,

@@ -33,6 +33,42 @@ def test_zero_steps_returns_the_input_and_bad_arguments_are_refused() -> None:
         EdgeMH(score, max_parents=3)
 
 
+def test_snapshots_continue_each_chain() -> None:
+    """``keep`` snapshots per chain: the first is what a plain run of ``steps`` gives (the same
+    random stream), each later one ``steps`` further along the same chain."""
+    data, _ = synthetic_linear_gaussian(d=6, seed=0, n=100)
+    score = BGeScore(data)
+    start = np.zeros((40, 6, 6), dtype=bool)
+    one = EdgeMH(score, seed=4).run(start, 25)
+    three = EdgeMH(score, seed=4).run(start, 25, keep=3)
+    assert three.adjacency.shape == (120, 6, 6)
+    assert three.keep == 3
+    assert np.array_equal(three.adjacency[:40], one.adjacency)
+    longer = EdgeMH(score, seed=4).run(start, 75)
+    assert np.array_equal(three.adjacency[80:], longer.adjacency)
+    assert not np.array_equal(three.adjacency[40:80], three.adjacency[:40])
+    with pytest.raises(InputError, match="keep must be an int >= 1"):
+        EdgeMH(score).run(start, 5, keep=0)
+    assert EdgeMH(score).run(start, 0, keep=2).adjacency.shape == (80, 6, 6)
+
+
+def test_polish_layout_keeps_a_thousand_chains_and_wastes_no_graph() -> None:
+    from emily.cognition.polish import polish_layout
+
+    assert polish_layout(1) == (1, 1)
+    assert polish_layout(1_000) == (1_000, 1)
+    assert polish_layout(1_999) == (1_999, 1)
+    assert polish_layout(2_500) == (1_250, 2)
+    assert polish_layout(10_000) == (2_000, 5)
+    assert polish_layout(100_000) == (20_000, 5)
+    for n in range(1, 12_000, 37):
+        chains, keep = polish_layout(n)
+        assert chains >= min(n, 1_000)
+        assert n <= chains * keep < n + keep
+    with pytest.raises(InputError, match="n must be >= 1"):
+        polish_layout(0)
+
+
 def test_graphs_with_a_cycle_are_refused_by_name() -> None:
     data, _ = synthetic_linear_gaussian(d=3, seed=0, n=100)
     mh = EdgeMH(BGeScore(data))
