@@ -73,8 +73,9 @@ class GFlowNetConfig(SovereignModel):
     reference_chains: int | None = Field(default=4, ge=1)
     reference_rounds: int | None = Field(default=2, ge=1)  # graphs per chain added every step
     # Inverse temperatures of each reference chain's tempered ladder (mcmc.StructureMCMC's
-    # betas); (1.0,): plain MC³; None: by the number of variables (reference_layout).
-    reference_betas: tuple[float, ...] | None = (1.0,)
+    # betas); (1.0,): plain MC³; None (also what a checkpoint from before the field loads
+    # with): by the number of variables (reference_layout).
+    reference_betas: tuple[float, ...] | None = None
     reference_burn_in: int = Field(default=20, ge=0)  # sweeps per chain before the first graph
     reference_fraction: float = Field(default=0.75, ge=0, lt=1)
     reference_capacity: int = Field(default=2000, ge=1)
