@@ -26,10 +26,12 @@ Methods, each instance and method in its own subprocess, every process on one th
 * ours: ``GFlowNet(DAGHypotheses(score), variant_config(default_variant("dag"), seed=s))``, the
   defaults a user gets (``emily train --env dag`` then ``emily sample``), trained for the budget
   ``--seconds-d*`` (``net.train(seconds=...)`` on a clock that reads the process's CPU time, so
-  the budget is CPU seconds); then ``generate(--samples)`` graphs, each moved by
-  ``--ours-polish-steps`` (150 per variable, ``emily sample``'s default) steps of an exact
-  edge-focused MH kernel (:mod:`emily.cognition.polish`), timed apart ("draw 10k": the time to
-  draw and polish 10,000 further samples after training, scaled when fewer were drawn). At
+  the budget is CPU seconds); then ``--samples`` graphs drawn as ``emily sample`` draws them:
+  policy draws, each the start of a chain of an exact edge-focused MH kernel
+  (:mod:`emily.cognition.polish`) that keeps a graph every ``--ours-polish-steps`` steps (150
+  per variable, ``emily sample``'s default), up to five per chain from at least 1,000 chains
+  (``polish.polish_layout``: 10,000 draws are 2,000 chains of five), timed apart ("draw 10k":
+  the time to draw and polish 10,000 further samples after training, scaled when fewer). At
   d = 5 its ``jsd`` is the policy's exact one, which bounds the polished draws' (a kernel that
   leaves the posterior invariant cannot raise an f-divergence to it); ``jsd_sampled`` is that of
   the polished samples. ``--ours-correction none`` reports the policy's own draws instead;
