@@ -203,8 +203,8 @@ class StructureMCMC:
         self._swap_rng = random.Random(_chain_seed(seed, _SWAP_STREAM))
         self._swap_every = swap_interval(d)
         self._since_swap = [0] * chains
-        self.swaps_proposed = [0] * max(0, hot)  # per neighbouring pair of rungs
-        self.swaps_accepted = [0] * max(0, hot)
+        self.swaps_proposed = [0] * hot  # per neighbouring pair of rungs
+        self.swaps_accepted = [0] * hot
 
     # --- public -------------------------------------------------------------------------------
     @property

@@ -30,7 +30,7 @@ graphs, cold cache included (9-11 us before).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -131,8 +131,8 @@ class EdgeMH:
             raise InputError(f"keep must be an int >= 1 (graphs per chain), got {keep!r}")
         n, d = adj.shape[0], self.d
         if n == 0 or steps == 0:
-            return Polished(adjacency=np.concatenate([adj] * keep), steps=steps, acceptance=0.0,
-                            keep=keep)  # fmt: skip
+            unmoved = np.concatenate([adj] * keep)
+            return Polished(adjacency=unmoved, steps=steps, acceptance=0.0, keep=keep)
         cyclic = np.flatnonzero(~is_acyclic(adj))
         if cyclic.size:
             raise InputError(
@@ -358,7 +358,8 @@ def polish_samples(
 
     adjacency = samples.states["adj"].detach().cpu().numpy().astype(bool)
     run = EdgeMH(env.score, env.max_parents, seed=seed).run(adjacency, steps, keep=keep)
-    polished_adj = run.adjacency[:limit]
+    run = replace(run, adjacency=run.adjacency[:limit])  # the run reports what is returned
+    polished_adj = run.adjacency
     _, keys, log_reward = env.actions_from_adjacency(polished_adj)
     states = {"adj": torch.as_tensor(polished_adj, device=env.device)}
     polished = Samples(
